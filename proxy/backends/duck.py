@@ -1,0 +1,155 @@
+"""Embedded DuckDB: the default backend.
+
+One read-only, locked-down connection per server; each client session gets its own cursor on it, so
+sessions run queries concurrently (DuckDB releases the GIL while it works) and one session's
+``interrupt()`` touches no other. Every call into DuckDB, including pulling the next Arrow batch of a
+running query, happens off the event loop (the session runs ``Cursor`` methods in a thread pool).
+
+Lock-down, in this order: attach the data read-only, set Postgres-compatible semantics (integer division,
+NULL ordering), disable external access (no file, network or extension loading from SQL), then lock the
+configuration so no statement can undo any of it. Clients never send SQL text here anyway: the proxy
+only executes queries it generated from a checked AST.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from rewriter.errors import SqlError
+
+DIALECT = "duckdb"
+BATCH_ROWS = 16_384
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A DuckDB file attached under a catalog name (``icebase`` for the demo data)."""
+
+    path: Path
+    catalog: str
+
+
+class DuckBackend:
+    dialect = DIALECT
+
+    def __init__(self, attachments: Sequence[Attachment] = (), *, threads: int | None = None) -> None:
+        self._con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False})
+        for a in attachments:
+            if not a.path.exists():
+                raise FileNotFoundError(f"DuckDB file not found: {a.path}")
+            self._con.execute(f"ATTACH '{_sql_string(str(a.path))}' AS {_ident(a.catalog)} (READ_ONLY)")
+        if threads:
+            self._con.execute(f"SET threads = {int(threads)}")
+        self.setting_names = frozenset(
+            row[0].lower() for row in self._con.execute("SELECT name FROM duckdb_settings()").fetchall()
+        )
+        self._con.execute("SET GLOBAL integer_division = true")
+        self._con.execute("SET GLOBAL default_null_order = 'nulls_last_on_asc_first_on_desc'")
+        self._con.execute("SET autoload_known_extensions = false")
+        self._con.execute("SET enable_external_access = false")
+        self._con.execute("SET lock_configuration = true")
+
+    def cursor(self) -> Cursor:
+        return Cursor(self._con.cursor())
+
+    def close(self) -> None:
+        self._con.close()
+
+
+class Cursor:
+    """One session's handle: run a query, pull Arrow batches, interrupt. Blocking; call off the loop."""
+
+    def __init__(self, cur: duckdb.DuckDBPyConnection) -> None:
+        self._cur = cur
+        self._lock = threading.Lock()
+
+    def execute(self, sql: str, params: Sequence[object] | None = None) -> pa.RecordBatchReader:
+        try:
+            rel = self._cur.sql(sql, params=list(params) if params else None)
+            if rel is None:  # not a query: nothing to stream
+                return pa.RecordBatchReader.from_batches(pa.schema([]), [])
+            return rel.to_arrow_reader(BATCH_ROWS)
+        except duckdb.Error as e:
+            raise translate_error(e) from None
+
+    def interrupt(self) -> None:
+        self._cur.interrupt()
+
+    def close(self) -> None:
+        try:
+            self._cur.close()
+        except duckdb.Error:
+            pass
+
+
+def next_batch(reader: pa.RecordBatchReader) -> pa.RecordBatch | None:
+    """The next batch of a running query, or None at the end; DuckDB errors become SqlErrors."""
+    try:
+        return reader.read_next_batch()
+    except StopIteration:
+        return None
+    except duckdb.Error as e:
+        raise translate_error(e) from None
+    except pa.ArrowInvalid as e:  # DuckDB errors surfacing through the Arrow stream
+        raise _from_message(str(e)) from None
+
+
+# DuckDB exception class -> SQLSTATE. Messages keep DuckDB's text minus its "X Error: " prefix.
+_SQLSTATE_BY_CLASS: tuple[tuple[type[BaseException], str], ...] = (
+    (duckdb.InterruptException, "57014"),
+    (duckdb.ParserException, "42601"),
+    (duckdb.CatalogException, "42P01"),
+    (duckdb.BinderException, "42703"),
+    (duckdb.ConversionException, "22P02"),
+    (duckdb.OutOfRangeException, "22003"),
+    (duckdb.InvalidInputException, "22023"),
+    (duckdb.PermissionException, "42501"),
+    (duckdb.NotImplementedException, "0A000"),
+    (duckdb.OutOfMemoryException, "53200"),
+    (duckdb.ConstraintException, "23000"),
+    (duckdb.TransactionException, "25000"),
+)
+
+
+def translate_error(e: duckdb.Error) -> SqlError:
+    sqlstate = "XX000"
+    for cls, code in _SQLSTATE_BY_CLASS:
+        if isinstance(e, cls):
+            sqlstate = code
+            break
+    err = _from_message(str(e), sqlstate)
+    return err
+
+
+def _from_message(text: str, sqlstate: str = "XX000") -> SqlError:
+    message = text.split("\n\n")[0]
+    head, sep, rest = message.partition(" Error: ")
+    if sep and " " not in head.strip():
+        message = rest
+    lowered = message.lower()
+    if "must appear in the group by" in lowered or "must be part of an aggregate" in lowered:
+        sqlstate = "42803"
+    elif "division by zero" in lowered:
+        sqlstate = "22012"
+    elif "interrupted" in lowered:
+        sqlstate = "57014"
+        message = "canceling statement due to user request"
+    elif sqlstate == "42703" and "function" in lowered and "does not exist" in lowered:
+        sqlstate = "42883"
+    elif sqlstate == "42P01" and "function" in lowered:
+        sqlstate = "42883"
+    return SqlError(message.strip(), sqlstate=sqlstate)
+
+
+def _sql_string(s: str) -> str:
+    return s.replace("'", "''")
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'

@@ -1,0 +1,177 @@
+"""``lens-proxy``: serve lenses over the Postgres protocol, validate them, compile a query, generate demo data."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import logging
+import signal
+import sys
+import time
+from pathlib import Path
+
+from rewriter.load import LensValidationError, load_lens, validate_lens
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 2
+    return int(args.func(args) or 0)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="lens-proxy", description=__doc__)
+    sub = p.add_subparsers(dest="command")
+
+    serve = sub.add_parser("serve", help="serve lenses as Postgres databases")
+    serve.add_argument("--lens", action="append", required=True, help="lens directory or YAML file (repeatable)")
+    serve.add_argument("--duckdb", action="append", default=[], metavar="FILE[=CATALOG]",
+                       help="DuckDB file to attach read-only; catalog name defaults to the file stem (repeatable)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=5433)
+    serve.add_argument("--max-connections", type=int, default=100)
+    serve.add_argument("--threads", type=int, default=None, help="DuckDB worker threads (default: all cores)")
+    serve.add_argument("--log-level", default="INFO")
+    serve.set_defaults(func=_serve)
+
+    validate = sub.add_parser("validate", help="check lens definitions; non-zero exit on any issue")
+    validate.add_argument("paths", nargs="+")
+    validate.set_defaults(func=_validate)
+
+    compile_ = sub.add_parser("compile", help="print the backend SQL for a query, without a server")
+    compile_.add_argument("--lens", required=True)
+    compile_.add_argument("sql")
+    compile_.set_defaults(func=_compile)
+
+    gen = sub.add_parser("generate", help="generate a lens's demo data")
+    gen.add_argument("lens_name", help="which demo dataset (customer_360)")
+    gen.add_argument("--out", required=True)
+    gen.add_argument("--customers", type=int, default=10_000)
+    gen.add_argument("--seed", type=int, default=42)
+    gen.add_argument("--end-date", type=dt.date.fromisoformat, default=None, help="YYYY-MM-DD (default: today)")
+    gen.set_defaults(func=_generate)
+    return p
+
+
+def _attachments(specs: list[str]):
+    from proxy.backends.duck import Attachment
+
+    out = []
+    for spec in specs:
+        path, _, catalog = spec.partition("=")
+        out.append(Attachment(Path(path), catalog or Path(path).stem))
+    return out
+
+
+def _load_all(paths: list[str]):
+    lenses = {}
+    for path in paths:
+        lens = load_lens(path)
+        if lens.name in lenses:
+            raise SystemExit(f"lens-proxy: two lenses are named {lens.name!r}")
+        lenses[lens.name] = lens
+    return lenses
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from proxy.backends.duck import DuckBackend
+    from proxy.server import LensProxyServer
+
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        lenses = _load_all(args.lens)
+    except LensValidationError as e:
+        print(e, file=sys.stderr)
+        return 1
+    try:
+        backend = DuckBackend(_attachments(args.duckdb), threads=args.threads)
+    except FileNotFoundError as e:
+        print(f"lens-proxy: {e}", file=sys.stderr)
+        return 1
+
+    async def run() -> None:
+        server = LensProxyServer(
+            lenses, backend, host=args.host, port=args.port, max_connections=args.max_connections
+        )
+        await server.start()
+        print(f"lens-proxy: serving {', '.join(lenses)} on {args.host}:{server.port}", flush=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        serving = asyncio.create_task(server.serve_forever())
+        await stop.wait()
+        print("lens-proxy: shutting down", flush=True)
+        await server.close()
+        serving.cancel()
+
+    asyncio.run(run())
+    backend.close()
+    return 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    failed = 0
+    for path in args.paths:
+        lens, issues = validate_lens(path)
+        for issue in issues:
+            print(issue, file=sys.stderr)
+        if issues:
+            failed += 1
+            print(f"{path}: {len(issues)} issue(s)", file=sys.stderr)
+        elif lens is not None:
+            n_members = sum(len(e.members) for e in lens.entities)
+            print(f"{path}: lens {lens.name} OK ({len(lens.entities)} entities, {n_members} members)")
+    return 1 if failed else 0
+
+
+def _compile(args: argparse.Namespace) -> int:
+    import sqlglot
+
+    from proxy.router import Kind, split
+    from rewriter.rewrite import rewrite
+
+    try:
+        lens = load_lens(args.lens)
+    except LensValidationError as e:
+        print(e, file=sys.stderr)
+        return 1
+    from proxy.errors import SqlError
+
+    try:
+        for statement in split(args.sql):
+            if statement.kind not in (Kind.QUERY, Kind.EXPLAIN) or statement.ast is None:
+                print(f"-- {statement.kind.value}: not a query")
+                continue
+            tree = rewrite(statement.ast, lens)
+            print(sqlglot.transpile(tree.sql("duckdb"), read="duckdb", write="duckdb", pretty=True)[0] + ";")
+    except SqlError as e:
+        print(f"ERROR: {e.message} (SQLSTATE {e.sqlstate})" + (f"\nHINT: {e.hint}" if e.hint else ""), file=sys.stderr)
+        return 1
+    return 0
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from proxy.generate import GENERATORS
+
+    generator = GENERATORS.get(args.lens_name)
+    if generator is None:
+        print(f"lens-proxy: no demo data generator for {args.lens_name!r}; have {', '.join(GENERATORS)}", file=sys.stderr)
+        return 2
+    started = time.perf_counter()
+    counts = generator(
+        args.out, customers=args.customers, seed=args.seed, end_date=args.end_date,
+        progress=lambda msg: print(f"  {msg}", flush=True),
+    )
+    elapsed = time.perf_counter() - started
+    summary = ", ".join(f"{name}: {n:,} rows" for name, n in counts.items())
+    print(f"wrote {args.out} in {elapsed:.1f}s ({summary})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

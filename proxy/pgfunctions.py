@@ -1,0 +1,67 @@
+"""Postgres functions whose answer belongs to the session, not to the engine.
+
+``version()``, ``current_database()``, ``current_user``, ``current_setting('x')`` … are evaluated here and
+replaced by literals in the client's AST before it is rewritten, so DuckDB never answers with its own
+notion of a database, user or setting (which would also reveal the engine's internals).
+"""
+
+from __future__ import annotations
+
+import platform
+from typing import TYPE_CHECKING
+
+import duckdb
+from sqlglot import exp
+
+from proxy.settings import SERVER_VERSION
+
+if TYPE_CHECKING:  # pragma: no cover
+    from proxy.session import Session
+
+VERSION_TEXT = (
+    f"PostgreSQL {SERVER_VERSION} (lens-proxy 0.1.0, DuckDB {duckdb.__version__}) on "
+    f"{platform.machine()}-pc-linux-gnu, compiled by Python {platform.python_version()}, 64-bit"
+)
+
+
+def evaluate(tree: exp.Expression, session: Session) -> exp.Expression:
+    """A copy of ``tree`` with session functions replaced by their values."""
+
+    def replace(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Dot) and isinstance(node.this, exp.Column | exp.Identifier):
+            if node.this.name.lower() == "pg_catalog" and isinstance(node.expression, exp.Func):
+                return replace(node.expression)
+        value = _value(node, session)
+        return node if value is None else value
+
+    return tree.transform(replace)
+
+
+def _value(node: exp.Expression, session: Session) -> exp.Expression | None:
+    if isinstance(node, exp.CurrentVersion):
+        return exp.Literal.string(VERSION_TEXT)
+    if isinstance(node, exp.CurrentDatabase | exp.CurrentCatalog):
+        return exp.Literal.string(session.database)
+    if isinstance(node, exp.CurrentSchema):
+        return exp.Literal.string("public")
+    if isinstance(node, exp.CurrentUser | exp.SessionUser):
+        return exp.Literal.string(session.user)
+    if isinstance(node, exp.CurrentSchemas):
+        return exp.Array(expressions=[exp.Literal.string("public")])
+    if isinstance(node, exp.Anonymous):
+        name = node.name.lower()
+        if name == "version" and not node.expressions:
+            return exp.Literal.string(VERSION_TEXT)
+        if name == "pg_backend_pid" and not node.expressions:
+            return exp.Literal.number(session.pid)
+        if name == "current_setting" and node.expressions:
+            arg = node.expressions[0]
+            if isinstance(arg, exp.Literal) and arg.is_string:
+                missing_ok = len(node.expressions) > 1 and node.expressions[1].name.lower() in ("true", "t")
+                try:
+                    return exp.Literal.string(session.settings.get(arg.name))
+                except Exception:
+                    if missing_ok:
+                        return exp.Null()
+                    raise
+    return None

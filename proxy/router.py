@@ -1,0 +1,230 @@
+"""What is each statement of a client message? A query, a session command, or something refused.
+
+The message is tokenized once with sqlglot's Postgres tokenizer and split at top-level semicolons; each
+statement is classified by its first keyword, so commands sqlglot cannot parse (``ATTACH``, ``INSTALL``)
+are still refused with the right SQLSTATE rather than reported as syntax errors. Only queries
+(SELECT/WITH/VALUES/TABLE, and EXPLAIN of one) are parsed into an AST; nothing a client sends reaches the
+engine as text, so anything not classified as a query can never run there.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from dataclasses import dataclass
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ParseError, TokenError
+from sqlglot.tokens import Token, TokenType
+
+from proxy.errors import FeatureNotSupported, InsufficientPrivilege, ReadOnlyTransaction, SqlError, SyntaxErr
+from rewriter.rewrite import is_denied_function
+
+logging.getLogger("sqlglot").setLevel(logging.ERROR)
+
+
+
+class _Tokenizer(sqlglot.Dialect.get_or_raise("postgres").tokenizer_class):  # type: ignore[misc]
+    """Postgres tokens, without sqlglot's habit of swallowing the rest of EXPLAIN/SHOW/... as one string."""
+
+    COMMANDS: set = set()
+
+
+_TOKENIZER = _Tokenizer
+
+
+class Kind(enum.Enum):
+    QUERY = "query"
+    EXPLAIN = "explain"
+    SET = "set"
+    RESET = "reset"
+    SHOW = "show"
+    BEGIN = "begin"
+    COMMIT = "commit"
+    ROLLBACK = "rollback"
+    SAVEPOINT = "savepoint"
+    RELEASE = "release"
+    DISCARD = "discard"
+    DEALLOCATE = "deallocate"
+    EMPTY = "empty"
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    kind: Kind
+    text: str  # this statement's SQL text
+    offset: int  # where it starts in the client's message (0-based), for error positions
+    words: tuple[str, ...] = ()  # the statement's tokens' texts (for commands)
+    ast: exp.Expression | None = None  # parsed query (QUERY, EXPLAIN)
+    analyze: bool = False  # EXPLAIN ANALYZE
+    ast_offset: int = 0  # where the parsed query's text starts in the message (differs for EXPLAIN)
+
+
+_QUERY_WORDS = {"SELECT", "WITH", "VALUES", "TABLE", "("}
+_WRITE_WORDS = {
+    "INSERT", "UPDATE", "DELETE", "MERGE", "CREATE", "DROP", "ALTER", "TRUNCATE", "GRANT", "REVOKE",
+    "COMMENT", "VACUUM", "ANALYZE", "REINDEX", "CLUSTER", "REFRESH", "LOCK", "SECURITY", "IMPORT", "UPSERT",
+    "REPLACE", "RENAME",
+}
+_ENGINE_WORDS = {
+    "ATTACH", "DETACH", "INSTALL", "LOAD", "PRAGMA", "EXPORT", "CALL", "USE", "CHECKPOINT", "FORCE",
+    "SUMMARIZE", "DESCRIBE", "PIVOT", "UNPIVOT", "FROM", "DO", "UPDATE_EXTENSIONS",
+}
+_UNSUPPORTED_WORDS = {"LISTEN", "NOTIFY", "UNLISTEN", "PREPARE", "EXECUTE", "DECLARE", "FETCH", "MOVE", "CLOSE", "COPY"}
+_SIMPLE = {
+    "SET": Kind.SET, "RESET": Kind.RESET, "SHOW": Kind.SHOW, "BEGIN": Kind.BEGIN, "START": Kind.BEGIN,
+    "COMMIT": Kind.COMMIT, "END": Kind.COMMIT, "ROLLBACK": Kind.ROLLBACK, "ABORT": Kind.ROLLBACK,
+    "SAVEPOINT": Kind.SAVEPOINT, "RELEASE": Kind.RELEASE, "DISCARD": Kind.DISCARD, "DEALLOCATE": Kind.DEALLOCATE,
+}
+
+
+def split(sql: str) -> list[Statement]:
+    """Split and classify a message's statements. Raises SqlError (with position) for refused ones."""
+    try:
+        tokens = _TOKENIZER().tokenize(sql)
+    except TokenError as e:
+        raise SyntaxErr(f"syntax error: {e}", position=len(sql)) from None
+    groups: list[list[Token]] = [[]]
+    for tok in tokens:
+        if tok.token_type == TokenType.SEMICOLON:
+            groups.append([])
+        else:
+            groups[-1].append(tok)
+    statements = []
+    for group in groups:
+        if not group:
+            continue
+        start, end = group[0].start, group[-1].end + 1
+        statements.append(_classify(sql[start:end], start, group))
+    if not statements:
+        return [Statement(Kind.EMPTY, "", 0)]
+    return statements
+
+
+def _classify(text: str, offset: int, tokens: list[Token]) -> Statement:
+    first = tokens[0].text.upper()
+    words = tuple(t.text for t in tokens)
+    if first in _QUERY_WORDS:
+        try:
+            ast = parse_query(text, offset)
+        except SyntaxErr:
+            _refuse_denied_calls(tokens, offset)  # `glob('*')` does not even parse: still a 42501
+            raise
+        return Statement(Kind.QUERY, text, offset, words, ast, ast_offset=offset)
+    if first == "EXPLAIN":
+        return _explain(text, offset, tokens)
+    if first in _SIMPLE:
+        return Statement(_SIMPLE[first], text, offset, words)
+    if first == "COPY":
+        if any(t.text.upper() == "FROM" for t in tokens[1:]) and not _is_copy_query(tokens):
+            raise InsufficientPrivilege("COPY FROM is not allowed: lens data is read-only", position=offset + 1)
+        raise FeatureNotSupported(
+            "COPY is not supported yet", hint="run the SELECT and export from the client", position=offset + 1
+        )
+    if first in _WRITE_WORDS:
+        raise ReadOnlyTransaction(
+            f"cannot execute {first} in a read-only transaction",
+            hint="lens-proxy serves lens data read-only",
+            position=offset + 1,
+        )
+    if first in _ENGINE_WORDS:
+        raise InsufficientPrivilege(
+            f"permission denied: {first} is not available",
+            hint="clients may only query the lens's tables",
+            position=offset + 1,
+        )
+    if first in _UNSUPPORTED_WORDS:
+        raise FeatureNotSupported(f"{first} is not supported yet", position=offset + 1)
+    raise SyntaxErr(f'syntax error at or near "{tokens[0].text}"', position=offset + 1)
+
+
+def _refuse_denied_calls(tokens: list[Token], offset: int) -> None:
+    for tok, following in zip(tokens, tokens[1:], strict=False):
+        if following.token_type == TokenType.L_PAREN and is_denied_function(tok.text):
+            raise InsufficientPrivilege(
+                f"permission denied for function {tok.text}",
+                hint="clients may read lens tables only; engine and file functions are not available",
+                position=tok.start + 1,
+            )
+
+
+def _is_copy_query(tokens: list[Token]) -> bool:
+    return len(tokens) > 1 and tokens[1].token_type == TokenType.L_PAREN and tokens[-1].text.upper() != "STDIN"
+
+
+def _explain(text: str, offset: int, tokens: list[Token]) -> Statement:
+    i, analyze = 1, False
+    while i < len(tokens) and tokens[i].text.upper() in ("ANALYZE", "ANALYSE", "VERBOSE"):
+        analyze = analyze or tokens[i].text.upper() != "VERBOSE"
+        i += 1
+    if i < len(tokens) and tokens[i].token_type == TokenType.L_PAREN:  # EXPLAIN (ANALYZE, FORMAT TEXT) ...
+        depth = 0
+        for j in range(i, len(tokens)):
+            if tokens[j].token_type == TokenType.L_PAREN:
+                depth += 1
+            elif tokens[j].token_type == TokenType.R_PAREN:
+                depth -= 1
+                if depth == 0:
+                    analyze = analyze or any(t.text.upper() in ("ANALYZE", "ANALYSE") for t in tokens[i:j])
+                    i = j + 1
+                    break
+    if i >= len(tokens):
+        raise SyntaxErr("syntax error at end of input", position=offset + len(text) + 1)
+    start = tokens[i].start - tokens[0].start
+    inner = _classify(text[start:], offset + start, tokens[i:])
+    if inner.kind is not Kind.QUERY:
+        raise FeatureNotSupported("EXPLAIN is supported for queries only", position=offset + start + 1)
+    words = tuple(t.text for t in tokens)
+    return Statement(Kind.EXPLAIN, text, offset, words, inner.ast, analyze, ast_offset=inner.ast_offset)
+
+
+def parse_query(text: str, offset: int = 0) -> exp.Expression:
+    """Parse one query in the Postgres dialect; syntax errors carry the position in the client's message."""
+    try:
+        ast = sqlglot.parse_one(text, read="postgres")
+    except ParseError as e:
+        err = e.errors[0] if e.errors else {}
+        raise SyntaxErr(
+            _syntax_message(err), position=offset + _char_position(text, err.get("line"), err.get("col"), err.get("highlight"))
+        ) from None
+    except TokenError as e:
+        raise SyntaxErr(f"syntax error: {e}", position=offset + len(text)) from None
+    if not isinstance(ast, exp.Query):
+        kind = type(ast).__name__.upper()
+        raise ReadOnlyTransaction(f"cannot execute {kind} in a read-only transaction", position=offset + 1)
+    _refuse_writes(ast, offset)
+    return ast
+
+
+def _refuse_writes(ast: exp.Expression, offset: int) -> None:
+    for node in ast.find_all(exp.Insert, exp.Update, exp.Delete, exp.Merge, exp.Create, exp.Drop):
+        raise ReadOnlyTransaction(
+            f"cannot execute {type(node).__name__.upper()} in a read-only transaction", position=offset + 1
+        )
+    if ast.find(exp.Into) is not None:
+        raise ReadOnlyTransaction("cannot execute SELECT INTO in a read-only transaction", position=offset + 1)
+
+
+def _syntax_message(err: dict) -> str:
+    highlight = err.get("highlight")
+    if highlight:
+        return f'syntax error at or near "{highlight}"'
+    return "syntax error at end of input"
+
+
+def _char_position(text: str, line: int | None, col: int | None, highlight: str | None) -> int:
+    """1-based character offset from sqlglot's (line, col) of the offending token's end."""
+    if not line or not col:
+        return len(text) + 1
+    lines = text.split("\n")
+    before = sum(len(x) + 1 for x in lines[: line - 1])
+    return max(1, min(before + col - len(highlight or " ") + 1, len(text) + 1))
+
+
+def statement_error(err: SqlError, statement: Statement) -> SqlError:
+    """Shift a rewriter error's position from query-relative to message-relative."""
+    if err.position is not None and not getattr(err, "position_absolute", False):
+        err.position += statement.ast_offset
+        err.position_absolute = True  # type: ignore[attr-defined]
+    return err

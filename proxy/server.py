@@ -1,0 +1,149 @@
+"""The asyncio TCP server: accept, read → frame → session, write, drain. Protocol logic lives in ``Session``.
+
+Each connection runs two tasks: a reader that frames bytes into messages and queues them, and a processor
+that hands them to the session in order. Reading on while a query runs is what lets the server notice a
+client that disconnected mid-query and cancel its query at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from proxy.errors import SqlError, TooManyConnections
+from proxy.session import ServerContext, Session
+from proxy.wire import messages as m
+from proxy.wire.framing import MessageReader
+from rewriter.lens import Lens
+
+log = logging.getLogger("lens_proxy.server")
+_EOF = object()
+
+
+class _StreamOutput:
+    def __init__(self, writer: asyncio.StreamWriter) -> None:
+        self._writer = writer
+
+    def write(self, data: bytes) -> None:
+        if not self._writer.is_closing():
+            self._writer.write(data)
+
+    async def drain(self) -> None:
+        await self._writer.drain()
+
+
+class LensProxyServer:
+    def __init__(
+        self,
+        lenses: dict[str, Lens],
+        backend: Any,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 5433,
+        max_connections: int = 100,
+        worker_threads: int = 16,
+        max_message_size: int = 64 * 1024 * 1024,
+    ) -> None:
+        self.host, self.port = host, port
+        self.max_connections = max_connections
+        self.max_message_size = max_message_size
+        self._pool = ThreadPoolExecutor(max_workers=worker_threads, thread_name_prefix="lens-query")
+        self.context = ServerContext(
+            lenses=lenses,
+            backend=backend,
+            run_blocking=self._run_blocking,
+            engine_settings=getattr(backend, "setting_names", frozenset()),
+        )
+        self._server: asyncio.base_events.Server | None = None
+        self._connections: set[asyncio.Task[None]] = set()
+
+    async def _run_blocking(self, fn: Any, *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._client, self.host, self.port, limit=1 << 20)
+        sock = self._server.sockets[0]
+        self.port = sock.getsockname()[1]
+        log.info("lens-proxy listening on %s:%d serving %s", self.host, self.port, ", ".join(self.context.lenses))
+
+    async def serve_forever(self) -> None:
+        assert self._server is not None
+        async with self._server:
+            await self._server.serve_forever()
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for session in list(self.context.sessions.values()):
+            session.cancel()
+        for task in list(self._connections):
+            task.cancel()
+        if self._connections:
+            await asyncio.gather(*self._connections, return_exceptions=True)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._connections.add(task)
+        peer = str(writer.get_extra_info("peername"))
+        session = Session(self.context, _StreamOutput(writer), peer)
+        queue: asyncio.Queue[object] = asyncio.Queue()
+        reading = asyncio.create_task(self._read(reader, queue, session))
+        try:
+            await self._process(queue, session, writer)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        except asyncio.CancelledError:
+            pass
+        except Exception:
+            log.exception("connection %s failed", peer)
+        finally:
+            reading.cancel()
+            session.close()
+            self._connections.discard(task)
+            try:
+                writer.close()
+                await asyncio.wait_for(writer.wait_closed(), 1)
+            except (ConnectionError, asyncio.TimeoutError, asyncio.CancelledError, OSError):
+                pass
+
+    async def _read(self, reader: asyncio.StreamReader, queue: asyncio.Queue[object], session: Session) -> None:
+        framing = MessageReader(max_message_size=self.max_message_size)
+        try:
+            while True:
+                data = await reader.read(1 << 16)
+                if not data:
+                    break
+                try:
+                    for msg in framing.feed(data):
+                        queue.put_nowait(msg)
+                except m.ProtocolViolation as e:
+                    queue.put_nowait(SqlError(str(e), sqlstate="08P01", severity="FATAL"))
+                    break
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            session.cancel()  # the client is gone: stop its query
+            queue.put_nowait(_EOF)
+
+    async def _process(self, queue: asyncio.Queue[object], session: Session, writer: asyncio.StreamWriter) -> None:
+        while True:
+            msg = await queue.get()
+            if msg is _EOF:
+                return
+            if isinstance(msg, SqlError):  # framing failed: FATAL, then close
+                writer.write(m.error_response(m.error_fields("FATAL", msg.sqlstate, msg.message)))
+                await writer.drain()
+                return
+            if isinstance(msg, m.StartupMessage) and len(self.context.sessions) >= self.max_connections:
+                err = TooManyConnections("sorry, too many clients already")
+                writer.write(m.error_response(m.error_fields("FATAL", err.sqlstate, err.message)))
+                await writer.drain()
+                return
+            keep = await session.handle(msg)
+            await writer.drain()
+            if not keep:
+                return

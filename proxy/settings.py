@@ -1,0 +1,172 @@
+"""Session settings (GUCs) a client can SET, RESET and SHOW, with Postgres's names and defaults.
+
+These live in the proxy, never in the engine: ``SET threads = 1`` must not reach DuckDB. Settings marked
+``report`` are sent to the client as ParameterStatus at startup and whenever they change, as Postgres does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from proxy.errors import InsufficientPrivilege, InvalidParameterValue, UndefinedObject
+
+SERVER_VERSION = "16.4"
+SERVER_VERSION_NUM = "160004"
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    name: str  # canonical spelling, as SHOW ALL prints it
+    default: str
+    description: str
+    report: bool = False
+    fixed: bool = False  # only its default (or a synonym of it) is accepted
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("application_name", "", "Sets the application name to be reported.", report=True),
+    Setting("bytea_output", "hex", "Sets the output format for bytea.", fixed=True),
+    Setting("client_encoding", "UTF8", "Sets the client's character set encoding.", report=True, fixed=True),
+    Setting("client_min_messages", "notice", "Sets the message levels that are sent to the client."),
+    Setting("DateStyle", "ISO, MDY", "Sets the display format for date and time values.", report=True),
+    Setting("default_transaction_isolation", "read committed", "Sets the default isolation level."),
+    Setting("default_transaction_read_only", "on", "Lens data is read-only.", fixed=True),
+    Setting("extra_float_digits", "1", "Sets the number of digits displayed for floating-point values."),
+    Setting("idle_in_transaction_session_timeout", "0", "Sets the maximum idle time in a transaction."),
+    Setting("integer_datetimes", "on", "Shows whether datetimes are integer based.", report=True, fixed=True),
+    Setting("IntervalStyle", "postgres", "Sets the display format for interval values.", report=True, fixed=True),
+    Setting("is_superuser", "off", "Shows whether the current user is a superuser.", report=True, fixed=True),
+    Setting("jit", "off", "Allow JIT compilation."),
+    Setting("lc_messages", "C", "Sets the language in which messages are displayed."),
+    Setting("lc_monetary", "C", "Sets the locale for formatting monetary amounts."),
+    Setting("lc_numeric", "C", "Sets the locale for formatting numbers."),
+    Setting("lc_time", "C", "Sets the locale for formatting date and time values."),
+    Setting("lock_timeout", "0", "Sets the maximum allowed duration of any wait for a lock."),
+    Setting("max_identifier_length", "63", "Shows the maximum identifier length.", fixed=True),
+    Setting("search_path", '"$user", public', "Sets the schema search order for names that are not schema-qualified."),
+    Setting("server_encoding", "UTF8", "Shows the server (database) character set encoding.", report=True, fixed=True),
+    Setting("server_version", SERVER_VERSION, "Shows the server version.", report=True, fixed=True),
+    Setting("server_version_num", SERVER_VERSION_NUM, "Shows the server version as an integer.", fixed=True),
+    Setting("standard_conforming_strings", "on", "Causes '...' strings to treat backslashes literally.", report=True, fixed=True),
+    Setting("statement_timeout", "0", "Sets the maximum allowed duration of any statement."),
+    Setting("TimeZone", "UTC", "Sets the time zone for displaying and interpreting time stamps.", report=True),
+    Setting("transaction_isolation", "read committed", "Sets the current transaction's isolation level."),
+    Setting("transaction_read_only", "on", "Lens data is read-only.", fixed=True),
+    Setting("in_hot_standby", "off", "Shows whether hot standby is currently active.", report=True, fixed=True),
+    Setting("session_authorization", "", "Sets the session user name.", report=True, fixed=True),
+)
+_BY_NAME = {s.name.lower(): s for s in SETTINGS}
+_SYNONYMS = {"client_encoding": {"utf8", "utf-8", "unicode"}, "default_transaction_read_only": {"on", "true", "1"},
+             "transaction_read_only": {"on", "true", "1"}, "standard_conforming_strings": {"on", "true", "1"},
+             "bytea_output": {"hex"}, "intervalstyle": {"postgres"}}
+
+
+def lookup(name: str) -> Setting | None:
+    return _BY_NAME.get(name.lower())
+
+
+class SessionSettings:
+    """One session's settings: defaults, startup options, then SETs (RESET goes back to the session default)."""
+
+    def __init__(self, startup: dict[str, str] | None = None, *, engine_settings: frozenset[str] = frozenset()):
+        self._engine_settings = engine_settings
+        self._session_defaults = {s.name.lower(): s.default for s in SETTINGS}
+        self._values = dict(self._session_defaults)
+        for name, value in (startup or {}).items():
+            if lookup(name) is not None and not lookup(name).fixed:  # type: ignore[union-attr]
+                self._session_defaults[name.lower()] = value
+                self._values[name.lower()] = value
+            elif name.lower().startswith("lens."):
+                self._session_defaults[name.lower()] = value
+                self._values[name.lower()] = value
+
+    def get(self, name: str) -> str:
+        key = name.lower()
+        if key in self._values:
+            return self._values[key]
+        raise UndefinedObject(f'unrecognized configuration parameter "{name}"')
+
+    def set(self, name: str, value: str) -> Setting | None:
+        """Apply ``SET name = value``; returns the setting if clients must be told (ParameterStatus)."""
+        key = name.lower()
+        if key.startswith("lens."):
+            self._values[key] = value
+            return None
+        setting = lookup(key)
+        if setting is None:
+            if key in self._engine_settings:
+                raise InsufficientPrivilege(
+                    f'permission denied to set parameter "{name}"',
+                    hint="engine settings are managed by the lens-proxy operator, not by clients",
+                )
+            raise UndefinedObject(f'unrecognized configuration parameter "{name}"')
+        if setting.fixed and value.lower() not in _SYNONYMS.get(key, {setting.default.lower()}):
+            raise InvalidParameterValue(
+                f'invalid value for parameter "{setting.name}": "{value}"',
+                hint=f"lens-proxy supports only {setting.default}",
+            )
+        if key == "timezone":
+            value = _check_timezone(value)
+        elif key in ("statement_timeout", "lock_timeout", "idle_in_transaction_session_timeout"):
+            value = str(parse_duration_ms(value, setting.name))
+        elif key == "extra_float_digits":
+            try:
+                digits = int(value)
+            except ValueError:
+                raise InvalidParameterValue(f'invalid value for parameter "extra_float_digits": "{value}"') from None
+            if not -15 <= digits <= 3:
+                raise InvalidParameterValue(f"{digits} is outside the valid range for parameter \"extra_float_digits\" (-15 .. 3)")
+        if setting.fixed:
+            value = setting.default
+        self._values[key] = value
+        return setting if setting.report else None
+
+    def reset(self, name: str) -> Setting | None:
+        key = name.lower()
+        if key == "all":
+            changed = [lookup(k) for k, v in self._values.items() if self._session_defaults.get(k) != v]
+            self._values = dict(self._session_defaults)
+            return next((s for s in changed if s is not None and s.report), None)
+        if key not in self._values and lookup(key) is None:
+            raise UndefinedObject(f'unrecognized configuration parameter "{name}"')
+        self._values[key] = self._session_defaults.get(key, "")
+        setting = lookup(key)
+        return setting if setting is not None and setting.report else None
+
+    def reported(self) -> list[tuple[str, str]]:
+        return [(s.name, self._values[s.name.lower()]) for s in SETTINGS if s.report]
+
+    def show_all(self) -> list[tuple[str, str, str]]:
+        return [(s.name, self._values[s.name.lower()], s.description) for s in SETTINGS]
+
+    @property
+    def timezone(self) -> str:
+        return self._values["timezone"]
+
+    @property
+    def statement_timeout_ms(self) -> int:
+        return int(self._values["statement_timeout"] or 0)
+
+
+def parse_duration_ms(value: str, name: str) -> int:
+    """Postgres duration syntax for timeouts: ``5000``, ``'5s'``, ``'2min'``, ``'100ms'``."""
+    text = value.strip().lower().replace(" ", "")
+    units = (("ms", 1), ("min", 60_000), ("s", 1000), ("h", 3_600_000), ("d", 86_400_000))
+    for suffix, factor in units:
+        if text.endswith(suffix) and text[: -len(suffix)].replace(".", "", 1).isdigit():
+            return int(float(text[: -len(suffix)]) * factor)
+    if text.isdigit():
+        return int(text)
+    raise InvalidParameterValue(f'invalid value for parameter "{name}": "{value}"', hint='valid units are "ms", "s", "min", "h", and "d"')
+
+
+def _check_timezone(value: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    if value.upper() in ("UTC", "GMT", "Z"):
+        return "UTC" if value.upper() != "GMT" else "GMT"
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidParameterValue(f'invalid value for parameter "TimeZone": "{value}"') from None
+    return value

@@ -1,0 +1,188 @@
+"""The immutable lens model: what a lens YAML says, loaded once (see ``rewriter.load``).
+
+A lens names business entities; each entity is a virtual table whose columns are its fields (columns of the
+entity's SQL), dimensions (derived per-row expressions) and measures (aggregates). SQL snippets are kept both
+as written (``snippet``) and parsed (``expression``) in the lens dialect. A ``${entity.member}`` reference
+inside a snippet is parsed as a column qualified by the reserved catalog ``REF_CATALOG``
+(``"__lens_ref__"."entity"."member"``), so the rewriter finds references by walking the AST, never by
+matching text.
+
+sqlglot expressions are mutable: the model hands out copies (``Member.sql()``), never its own tree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from sqlglot import exp
+
+REF_CATALOG = "__lens_ref__"
+
+MEASURE_TYPES = (
+    "count",
+    "count_distinct",
+    "count_distinct_approx",
+    "sum",
+    "avg",
+    "min",
+    "max",
+    "number",
+    "running_total",
+)
+MEMBER_TYPES = ("string", "number", "date", "time", "bool", "boolean")
+RELATIONSHIP_KINDS = ("1:1", "1:N", "N:1")
+
+MemberKind = Literal["field", "dimension", "measure"]
+
+
+def is_reference(node: exp.Expression) -> bool:
+    """True for a parsed ``${entity.member}`` placeholder."""
+    return isinstance(node, exp.Column) and node.catalog == REF_CATALOG
+
+
+def reference_target(node: exp.Column) -> tuple[str, str]:
+    """(entity, member) named by a ``${entity.member}`` placeholder."""
+    return node.table, node.name
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where a thing was written: file, 1-based line, YAML path (``entities[1].measures[0]``)."""
+
+    file: str
+    line: int
+    path: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line} {self.path}"
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """A column of an entity's virtual table: a field, a dimension or a measure."""
+
+    name: str
+    type: str
+    expression: exp.Expression  # parsed snippet (or the field's column), lens dialect
+    snippet: str
+    description: str | None = None
+    hidden: bool = False
+    tags: tuple[str, ...] = ()
+    location: Location | None = None
+
+    kind: MemberKind = field(default="field", init=False)
+
+    def sql(self) -> exp.Expression:
+        """A fresh copy of the parsed expression, safe to splice into a query."""
+        return self.expression.copy()
+
+    def references(self) -> tuple[tuple[str, str], ...]:
+        """The ``${entity.member}`` references of this member's snippet, in order of appearance."""
+        return tuple(reference_target(c) for c in self.expression.find_all(exp.Column) if is_reference(c))
+
+
+@dataclass(frozen=True, slots=True)
+class Field(Member):
+    """A column of the entity's SQL, exposed under a lens name."""
+
+    column: str | None = None
+    primary: bool = False
+    kind: MemberKind = field(default="field", init=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Dimension(Member):
+    """A per-row expression; ``sub_query`` dimensions embed a measure of a related entity."""
+
+    sub_query: bool = False
+    primary: bool = False
+    kind: MemberKind = field(default="dimension", init=False)
+
+
+@dataclass(frozen=True, slots=True)
+class RollingWindow:
+    trailing: str | None = None
+    leading: str | None = None
+    offset: str = "end"
+
+
+@dataclass(frozen=True, slots=True)
+class Measure(Member):
+    """An aggregate. ``number`` snippets already aggregate; every other type wraps its snippet."""
+
+    measure_type: str = "count"
+    rolling_window: RollingWindow | None = None
+    kind: MemberKind = field(default="measure", init=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Relationship:
+    """A declared join: ``entity.field = target.target_field`` (plus an optional extra condition).
+
+    The declaring entity is the left side of a LEFT join (Lens semantics). ``kind`` reads from the
+    declaring side: ``1:N`` means one row here matches many rows of the target.
+    """
+
+    kind: str
+    field: str
+    target: str
+    target_field: str
+    extra_condition: exp.Expression | None = None
+    extra_snippet: str | None = None
+    description: str | None = None
+    verified: bool = False
+    location: Location | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Entity:
+    name: str
+    sql_query: str
+    query: exp.Expression  # the entity's SQL parsed in the lens dialect
+    fields: tuple[Field, ...]
+    dimensions: tuple[Dimension, ...] = ()
+    measures: tuple[Measure, ...] = ()
+    relationships: tuple[Relationship, ...] = ()
+    description: str | None = None
+    tags: tuple[str, ...] = ()
+    tables: tuple[str, ...] = ()
+    extends: str | None = None
+    location: Location | None = None
+
+    @property
+    def members(self) -> tuple[Member, ...]:
+        """Fields, then dimensions, then measures: the order the catalog lists columns in."""
+        return (*self.fields, *self.dimensions, *self.measures)
+
+    def member(self, name: str) -> Member | None:
+        lowered = name.lower()
+        for m in self.members:
+            if m.name.lower() == lowered:
+                return m
+        return None
+
+    @property
+    def primary_key(self) -> tuple[str, ...]:
+        keys = [f.name for f in self.fields if f.primary]
+        keys += [d.name for d in self.dimensions if d.primary]
+        return tuple(keys)
+
+
+@dataclass(frozen=True, slots=True)
+class Lens:
+    name: str
+    entities: tuple[Entity, ...]
+    dialect: str = "trino"
+    description: str | None = None
+    owner: str | None = None
+    contract: str | None = None
+    tags: tuple[str, ...] = ()
+    source: str | None = None  # the file or directory it was loaded from
+
+    def entity(self, name: str) -> Entity | None:
+        lowered = name.lower()
+        for e in self.entities:
+            if e.name.lower() == lowered:
+                return e
+        return None

@@ -1,0 +1,695 @@
+"""Load a Lens 1.0 YAML model into the immutable ``rewriter.lens`` model, reporting every problem at once.
+
+Why this module is strict: the proxy answers SQL from whatever the lens says, so a typo in a lens (an
+unknown key, a misspelt ``${entity.member}``, a measure type that does not exist) must fail at load time,
+naming file, line and YAML path, and never surface later as a wrong number. Every problem is collected and
+reported together; nothing stops at the first one.
+
+Pipeline:
+1. read each file as YAML *nodes* (``yaml.compose``), which keep line numbers;
+2. collect the lens header (exactly one file of a directory gives ``name``) and the entity nodes;
+3. resolve ``extends`` on the nodes, so inherited snippets are rebuilt for the inheriting entity;
+4. build the model, checking each node (keys, types, snippets parsed with sqlglot in the lens dialect);
+5. run the whole-lens checks of ``rewriter.load_checks`` (references, cycles, relationships, duplicates).
+
+Placeholders. Lens snippets are templates; before a snippet is parsed its placeholders are replaced by SQL
+the rewriter can find in the AST (this templating is the only text substitution done on SQL):
+
+* ``${entity.member}``  → the column ``"__lens_ref__"."entity"."member"``; after parsing, the qualifier is
+  moved so that ``catalog == REF_CATALOG``, ``table == entity``, ``name == member``
+  (``rewriter.lens.is_reference`` / ``reference_target``). ``$(entity.member)``, the docs' sub_query
+  spelling, is read the same way.
+* ``${member}`` and ``${ENTITY.member}`` → the same, naming the declaring entity (for an inherited member,
+  the inheriting entity).
+* ``${entity.sql()}`` → the table ``"__lens_ref__"."entity"."__sql__"`` (``SQL_REF_MEMBER``; find it with
+  ``is_sql_reference`` / ``sql_reference_target``).
+* ``{{name:default}}`` query parameters → the default's text (``{{name}}`` → ``NULL``). Parameters are
+  not recorded in the model yet: they are only substituted so that the snippet parses.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TypeVar
+
+import yaml
+from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
+from yaml.constructor import SafeConstructor
+
+from rewriter.lens import (
+    MEASURE_TYPES,
+    MEMBER_TYPES,
+    RELATIONSHIP_KINDS,
+    Dimension,
+    Entity,
+    Field,
+    Lens,
+    Location,
+    Measure,
+    Relationship,
+    RollingWindow,
+    is_reference,
+    reference_target,
+)
+from rewriter.load_checks import (
+    CHECKS,
+    NAME_PATTERN,
+    SQL_REF_MEMBER,
+    LensIssue,
+    did_you_mean,
+    is_sql_reference,
+    parse_condition,
+    parse_snippet,
+    sql_reference_target,
+)
+
+__all__ = [
+    "SQL_REF_MEMBER",
+    "LensIssue",
+    "LensValidationError",
+    "is_sql_reference",
+    "load_lens",
+    "sql_reference_target",
+    "validate_lens",
+]
+
+LENS_KEYS = ("name", "description", "owner", "contract", "tags", "entities", "dialect")
+ENTITY_KEYS = ("name", "description", "tags", "extends", "extend", "sql", "fields", "dimensions", "measures",
+               "relationships", "hidden")  # fmt: skip
+SQL_KEYS = ("query", "columns", "verified", "tables", "lenses")
+COLUMN_KEYS = ("name", "description", "type")
+FIELD_KEYS = ("name", "type", "description", "column", "sql_snippet", "primary", "tags", "hidden")
+DIMENSION_KEYS = ("name", "type", "description", "sql_snippet", "sub_query", "hidden", "tags", "primary")
+MEASURE_KEYS = ("name", "type", "sql_snippet", "description", "hidden", "tags", "rolling_window")
+ROLLING_WINDOW_KEYS = ("trailing", "leading", "offset")
+RELATIONSHIP_KEYS = ("type", "field", "target", "sql_snippet", "verified", "description")
+TARGET_KEYS = ("name", "field")
+MEASURE_TYPE_ALIASES = {"average": "avg"}
+MEMBER_KINDS = ("fields", "dimensions", "measures")
+DEFAULT_DIALECT = "trino"
+
+_NAME_RE = re.compile(rf"{NAME_PATTERN}\Z")
+_WINDOW_RE = re.compile(
+    r"(unbounded|[+-]?\d+\s*(minute|hour|day|week|month|quarter|year)s?)\Z", re.IGNORECASE
+)
+_PLACEHOLDER_EXPR = exp.Null()  # stands in for a snippet that failed to parse; never leaves a failed load
+
+T = TypeVar("T")
+
+
+class LensValidationError(Exception):
+    """A lens that cannot be loaded; ``issues`` lists every problem, and so does ``str(err)``."""
+
+    def __init__(self, issues: list[LensIssue] | tuple[LensIssue, ...]) -> None:
+        self.issues = tuple(issues)
+        super().__init__("\n".join(str(i) for i in self.issues) or "invalid lens")
+
+
+def load_lens(path: str | Path) -> Lens:
+    """The lens at ``path`` (a YAML file or a directory of them); raises ``LensValidationError``."""
+    lens, issues = validate_lens(path)
+    if issues or lens is None:
+        raise LensValidationError(issues)
+    return lens
+
+
+def validate_lens(path: str | Path) -> tuple[Lens | None, list[LensIssue]]:
+    """(lens, []) for a valid lens, else (None, every issue sorted by file and line). Never raises for lens problems."""
+    loader = _Loader(Path(path))
+    try:
+        lens = loader.run()
+    except Exception as exc:  # a bug in the loader must still come back as an issue, not a traceback
+        loader.report(
+            Location(str(path), 1, ""), f"internal error while loading: {type(exc).__name__}: {exc}"
+        )
+        lens = None
+    issues = loader.issues()
+    return (None if issues else lens), issues
+
+
+# --- YAML nodes -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Src:
+    """A YAML node with the file and YAML path it came from."""
+
+    file: str
+    node: yaml.Node
+    path: str
+
+    def loc(self) -> Location:
+        return Location(self.file, self.node.start_mark.line + 1, self.path)
+
+    def key(self, name: str) -> str:
+        return f"{self.path}.{name}" if self.path else name
+
+    def items(self) -> list[_Src]:
+        return [_Src(self.file, n, f"{self.path}[{i}]") for i, n in enumerate(self.node.value)]
+
+    @property
+    def is_null(self) -> bool:
+        return isinstance(self.node, yaml.ScalarNode) and self.node.tag == "tag:yaml.org,2002:null"
+
+
+def _peek(src: _Src | None, *keys: str) -> str | None:
+    """The scalar at ``keys`` under a mapping node, without reporting anything (for merging)."""
+    node = src.node if src else None
+    for key in keys:
+        if not isinstance(node, yaml.MappingNode):
+            return None
+        node = next((v for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == key), None)
+    return node.value if isinstance(node, yaml.ScalarNode) else None
+
+
+@dataclass
+class _Body:
+    """What an entity defines, after ``extends``: its sql node and member/relationship nodes."""
+
+    sql: _Src | None
+    members: dict[str, list[_Src]]
+    relationships: list[_Src]
+
+
+@dataclass
+class _RawEntity:
+    src: _Src
+    keys: dict[str, _Src]
+    name: str | None
+    parent: _Src | None
+    body: _Body
+
+
+@dataclass
+class _Sql:
+    text: str
+    query: exp.Expression
+    tables: tuple[str, ...] = ()
+    columns: tuple[str, ...] | None = None
+
+
+def _merge(parent: _Body, own: _Body) -> _Body:
+    """``own`` over ``parent``: same-named members are replaced in place, new ones appended."""
+    own_names = {(_peek(s, "name") or "").lower() for kind in MEMBER_KINDS for s in own.members[kind]}
+    members: dict[str, list[_Src]] = {}
+    for kind in MEMBER_KINDS:
+        own_by_name: dict[str, _Src] = {}
+        for s in own.members[kind]:
+            own_by_name.setdefault((_peek(s, "name") or "").lower(), s)
+        merged: list[_Src] = []
+        for s in parent.members[kind]:
+            name = (_peek(s, "name") or "").lower()
+            if name in own_by_name:
+                merged.append(own_by_name[name])
+            elif name not in own_names:
+                merged.append(s)
+        merged += [s for s in own.members[kind] if all(s is not m for m in merged)]
+        members[kind] = merged
+    own_targets = {(_peek(r, "target", "name") or "").lower() for r in own.relationships}
+    inherited = [
+        r for r in parent.relationships if (_peek(r, "target", "name") or "").lower() not in own_targets
+    ]
+    return _Body(own.sql or parent.sql, members, inherited + own.relationships)
+
+
+# --- the loader -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Loader:
+    root: Path
+    dialect: str = DEFAULT_DIALECT
+    found: list[LensIssue] = field(default_factory=list)
+    where: dict[tuple[Location, str], Location] = field(default_factory=dict)
+
+    def report(self, at: Location | _Src, message: str) -> None:
+        self.found.append(LensIssue(at.loc() if isinstance(at, _Src) else at, message))
+
+    def issues(self) -> list[LensIssue]:
+        unique = list(dict.fromkeys(self.found))  # inherited members are built twice: report once
+        return sorted(unique, key=lambda i: (i.location.file, i.location.line))
+
+    def guard(self, at: _Src, fn: Callable[..., T], *args: object) -> T | None:
+        """``fn(*args)``, turning a crash into an issue so it hides nothing else."""
+        try:
+            return fn(*args)
+        except Exception as exc:
+            self.report(at, f"internal error: {type(exc).__name__}: {exc}")
+            return None
+
+    def run(self) -> Lens | None:
+        docs = [doc for f in self._files() if (doc := self._read(f)) is not None]
+        roots = [(doc, self.mapping(doc, LENS_KEYS, what="lens file") or {}) for doc in docs]
+        header = self._header(roots)
+        raws = [raw for _, keys in roots for raw in self._entity_nodes(keys)]
+        bodies = self._resolve_extends(raws)
+        built = [self.guard(raw.src, self._entity, raw, bodies[id(raw)]) for raw in raws]
+        entities = tuple(e for e in built if e is not None)
+        if docs and not raws:
+            self.report(header.get("name") or docs[0], "a lens needs at least one entity")
+        for check in CHECKS:
+            try:
+                self.found += check(entities, self.where)
+            except Exception as exc:
+                self.report(Location(str(self.root), 1, ""), f"internal error in {check.__name__}: {exc!r}")
+        if "name" not in header:
+            return None
+        return Lens(
+            name=self.text(header["name"]) or "",
+            entities=_infer_measure_types(entities),
+            dialect=self.dialect,
+            description=self.text(header.get("description")),
+            owner=self.text(header.get("owner")),
+            contract=self.text(header.get("contract")),
+            tags=self.texts(header.get("tags")),
+            source=str(self.root),
+        )
+
+    # files and documents
+
+    def _files(self) -> list[Path]:
+        if self.root.is_dir():
+            files = sorted(
+                (p for p in self.root.iterdir() if p.suffix in (".yml", ".yaml") and p.is_file()),
+                key=lambda p: p.name,
+            )
+            if not files:
+                self.report(Location(str(self.root), 1, ""), "no *.yml or *.yaml file in this directory")
+            return files
+        if not self.root.is_file():
+            self.report(Location(str(self.root), 1, ""), "no such file or directory")
+            return []
+        return [self.root]
+
+    def _read(self, path: Path) -> _Src | None:
+        try:
+            node = yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+        except yaml.MarkedYAMLError as err:
+            mark = err.problem_mark or err.context_mark
+            context = f" ({err.context})" if err.context else ""
+            if err.context and err.context_mark and err.context_mark is not mark:
+                context = f" ({err.context} started at line {err.context_mark.line + 1})"
+            self.report(
+                Location(str(path), mark.line + 1 if mark else 1, ""), f"invalid YAML: {err.problem}{context}"
+            )
+            return None
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+            self.report(Location(str(path), 1, ""), f"cannot read lens file: {err}")
+            return None
+        if node is None:  # an empty file
+            node = yaml.MappingNode("tag:yaml.org,2002:map", [], yaml.Mark(str(path), 0, 0, 0, None, None))
+        return _Src(str(path), node, "")
+
+    def _header(self, roots: list[tuple[_Src, dict[str, _Src]]]) -> dict[str, _Src]:
+        header: dict[str, _Src] = {}
+        header_file: str | None = None
+        for doc, keys in roots:
+            if "name" not in keys:
+                for key in keys.keys() - {"entities"}:
+                    self.report(
+                        keys[key], f"'{key}' belongs in the lens header (the file that gives the lens 'name')"
+                    )
+                continue
+            if header_file is not None:
+                self.report(
+                    keys["name"], f"duplicate lens header: {header_file} already gives the lens 'name'"
+                )
+                continue
+            header_file, header = doc.file, keys
+        if roots and header_file is None:
+            message = (
+                "missing required key 'name'"
+                if len(roots) == 1
+                else "no lens header: no file gives the lens 'name'"
+            )
+            self.report(Location(roots[0][0].file, 1, ""), message)
+        self.text(header.get("name"))
+        if "dialect" in header:
+            self.dialect = self._dialect(header["dialect"])
+        return header
+
+    def _dialect(self, src: _Src) -> str:
+        name = (self.text(src) or DEFAULT_DIALECT).strip().lower()
+        try:
+            Dialect.get_or_raise(name)
+        except ValueError:
+            names = [n for n in Dialect.classes if n]
+            self.report(
+                src, f"unknown SQL dialect '{name}'{did_you_mean(name, names)}; parsing as {DEFAULT_DIALECT}"
+            )
+            return DEFAULT_DIALECT
+        return name
+
+    def _entity_nodes(self, keys: dict[str, _Src]) -> list[_RawEntity]:
+        entities = keys.get("entities")
+        if entities is None or entities.is_null:
+            return []
+        if not isinstance(entities.node, yaml.SequenceNode):
+            self.report(entities, "'entities' must be a list of entities")
+            return []
+        raws = []
+        for item in entities.items():
+            m = self.mapping(item, ENTITY_KEYS, required=("name",), what="entity")
+            if m is None:
+                continue
+            if "extend" in m and "extends" in m:
+                self.report(m["extend"], "give either 'extends' or 'extend', not both")
+            parent = m.get("extends") or m.get("extend")
+            body = _Body(
+                m.get("sql"),
+                {k: self.sequence(m.get(k)) for k in MEMBER_KINDS},
+                self.sequence(m.get("relationships")),
+            )
+            raws.append(_RawEntity(item, m, self.name(m.get("name")), parent, body))
+        return raws
+
+    def _resolve_extends(self, raws: list[_RawEntity]) -> dict[int, _Body]:
+        by_name: dict[str, _RawEntity] = {}
+        for raw in raws:
+            if raw.name:
+                by_name.setdefault(raw.name.lower(), raw)
+        bodies: dict[int, _Body] = {}
+
+        def resolve(raw: _RawEntity, chain: list[_RawEntity]) -> _Body:
+            if id(raw) in bodies:
+                return bodies[id(raw)]
+            body = raw.body
+            parent_name = self.text(raw.parent)
+            if raw.parent is not None and parent_name:
+                parent = by_name.get(parent_name.lower())
+                stack = [*chain, raw]
+                if parent is None:
+                    self.report(
+                        raw.parent,
+                        f"unknown entity '{parent_name}'{did_you_mean(parent_name, list(by_name))}",
+                    )
+                elif any(parent is r for r in stack):
+                    cycle = stack[next(i for i, r in enumerate(stack) if r is parent) :] + [parent]
+                    self.report(raw.parent, "extends cycle: " + " → ".join(r.name or "?" for r in cycle))
+                else:
+                    body = _merge(resolve(parent, stack), raw.body)
+            bodies[id(raw)] = body
+            return body
+
+        for raw in raws:
+            resolve(raw, [])
+        return bodies
+
+    # building the model
+
+    def _entity(self, raw: _RawEntity, body: _Body) -> Entity | None:
+        loc = raw.src.loc()
+        self.record(loc, raw.keys)
+        self_name = raw.name or "ENTITY"
+        sql = self.guard(body.sql, self._sql, body.sql, self_name, loc) if body.sql else None
+        if body.sql is None and "name" in raw.keys:
+            self.report(raw.src, "missing required key 'sql'")
+        columns = sql.columns if sql else None
+        fields = self._members(body.members["fields"], self._field, self_name, columns)
+        dimensions = self._members(body.members["dimensions"], self._dimension, self_name)
+        measures = self._members(body.members["measures"], self._measure, self_name)
+        relationships = self._members(body.relationships, self._relationship, self_name)
+        self.flag(raw.keys.get("hidden"))  # accepted and checked; the model has no hidden entities yet
+        if not raw.name:
+            return None
+        return Entity(
+            name=raw.name,
+            sql_query=sql.text if sql else "",
+            query=sql.query if sql else _PLACEHOLDER_EXPR,
+            fields=fields,
+            dimensions=dimensions,
+            measures=measures,
+            relationships=relationships,
+            description=self.text(raw.keys.get("description")),
+            tags=self.texts(raw.keys.get("tags")),
+            tables=sql.tables if sql else (),
+            extends=self.text(raw.parent),
+            location=loc,
+        )
+
+    def _members(self, items: list[_Src], build: Callable[..., T | None], *args: object) -> tuple[T, ...]:
+        built = (self.guard(item, build, item, *args) for item in items)
+        return tuple(b for b in built if b is not None)
+
+    def _sql(self, src: _Src, self_name: str, owner: Location) -> _Sql | None:
+        if isinstance(src.node, yaml.SequenceNode):  # the docs also write `sql: [ {query: ...} ]`
+            items = src.items()
+            if len(items) != 1:
+                self.report(src, "'sql' must be a mapping (or a one-item list of one)")
+                return None
+            src = items[0]
+        m = self.mapping(src, SQL_KEYS, required=("query",), what="sql")
+        if m is None or "query" not in m:
+            return None
+        self.where[(owner, "query")] = m["query"].loc()
+        query = self.parse(m["query"], self_name)
+        self.flag(m.get("verified"))
+        self.texts(m.get("lenses"))
+        columns = None
+        if "columns" in m:
+            cols = [
+                self.mapping(c, COLUMN_KEYS, required=("name",), what="column")
+                for c in self.sequence(m["columns"])
+            ]
+            columns = tuple(n.lower() for c in cols if c and (n := self.text(c.get("name"))))
+        text = (self.text(m["query"]) or "").strip()
+        return _Sql(
+            text, query if query is not None else _PLACEHOLDER_EXPR, self.texts(m.get("tables")), columns
+        )
+
+    def _common(self, src: _Src, m: dict[str, _Src]) -> dict:
+        return {
+            "description": self.text(m.get("description")),
+            "hidden": bool(self.flag(m.get("hidden"))),
+            "tags": self.texts(m.get("tags")),
+            "location": src.loc(),
+        }
+
+    def _field(self, src: _Src, self_name: str, columns: tuple[str, ...] | None) -> Field | None:
+        m = self.mapping(src, FIELD_KEYS, required=("name", "type"), what="field")
+        if m is None:
+            return None
+        self.record(src.loc(), m)
+        name, kind = self.name(m.get("name")), self.member_type(m.get("type"))
+        column, snippet = self.text(m.get("column")), self.text(m.get("sql_snippet"))
+        primary = bool(self.flag(m.get("primary")))
+        if column is not None and snippet is not None:
+            self.report(m["sql_snippet"], "give either 'column' or 'sql_snippet', not both")
+        if snippet is not None:
+            expression, column = self.parse(m["sql_snippet"], self_name), None
+        else:
+            column = column or name
+            expression = exp.column(column) if column else None
+            if columns is not None and column and "column" in m and column.lower() not in columns:
+                hint = did_you_mean(column, columns)
+                self.report(m["column"], f"column '{column}' is not listed in the entity's sql.columns{hint}")
+        if not name:
+            return None
+        return Field(name=name, type=kind or "string", expression=expression or _PLACEHOLDER_EXPR,
+                     snippet=(snippet if snippet is not None else column or "").strip(), column=column,
+                     primary=primary, **self._common(src, m))  # fmt: skip
+
+    def _dimension(self, src: _Src, self_name: str) -> Dimension | None:
+        m = self.mapping(src, DIMENSION_KEYS, required=("name", "type", "sql_snippet"), what="dimension")
+        if m is None:
+            return None
+        self.record(src.loc(), m)
+        name, kind = self.name(m.get("name")), self.member_type(m.get("type"))
+        expression = self.parse(m["sql_snippet"], self_name) if "sql_snippet" in m else None
+        sub_query, primary = bool(self.flag(m.get("sub_query"))), bool(self.flag(m.get("primary")))
+        if not name:
+            return None
+        return Dimension(name=name, type=kind or "string", expression=expression or _PLACEHOLDER_EXPR,
+                         snippet=(self.text(m.get("sql_snippet")) or "").strip(), sub_query=sub_query,
+                         primary=primary, **self._common(src, m))  # fmt: skip
+
+    def _measure(self, src: _Src, self_name: str) -> Measure | None:
+        m = self.mapping(src, MEASURE_KEYS, required=("name", "type", "sql_snippet"), what="measure")
+        if m is None:
+            return None
+        self.record(src.loc(), m)
+        name, measure_type = self.name(m.get("name")), self.measure_type(m.get("type"))
+        expression = self.parse(m["sql_snippet"], self_name) if "sql_snippet" in m else None
+        window = self._rolling_window(m["rolling_window"]) if "rolling_window" in m else None
+        if not name:
+            return None
+        return Measure(name=name, type="number", expression=expression or _PLACEHOLDER_EXPR,
+                       snippet=(self.text(m.get("sql_snippet")) or "").strip(),
+                       measure_type=measure_type or "count", rolling_window=window,
+                       **self._common(src, m))  # fmt: skip
+
+    def _rolling_window(self, src: _Src) -> RollingWindow | None:
+        m = self.mapping(src, ROLLING_WINDOW_KEYS, what="rolling_window")
+        if m is None:
+            return None
+        trailing, leading = self.text(m.get("trailing")), self.text(m.get("leading"))
+        offset = (self.text(m.get("offset")) or "end").strip().lower()
+        for key, value in (("trailing", trailing), ("leading", leading)):
+            if value is not None and not _WINDOW_RE.match(value.strip()):
+                self.report(
+                    m[key], f"bad window size '{value}': write e.g. '7 day', '-1 month' or 'unbounded'"
+                )
+        if offset not in ("start", "end"):
+            self.report(m["offset"], f"rolling_window offset must be 'start' or 'end', not '{offset}'")
+        if trailing is None and leading is None:
+            self.report(src, "rolling_window needs 'trailing' or 'leading'")
+        return RollingWindow(trailing=trailing, leading=leading, offset=offset)
+
+    def _relationship(self, src: _Src, self_name: str) -> Relationship | None:
+        m = self.mapping(src, RELATIONSHIP_KEYS, required=("type", "field", "target"), what="relationship")
+        if m is None:
+            return None
+        loc = src.loc()
+        self.record(loc, m)
+        target = (
+            self.mapping(m["target"], TARGET_KEYS, required=("name", "field"), what="target")
+            if "target" in m
+            else None
+        )
+        if target:
+            self.where.update({(loc, f"target.{k}"): v.loc() for k, v in target.items()})
+        kind = (self.text(m.get("type")) or "").strip().upper()
+        if "type" in m and kind not in RELATIONSHIP_KINDS:
+            hint = did_you_mean(kind, RELATIONSHIP_KINDS)
+            self.report(
+                m["type"],
+                f"unknown relationship type '{kind}'{hint}; use one of {', '.join(RELATIONSHIP_KINDS)}",
+            )
+        condition = self.parse(m["sql_snippet"], self_name, condition=True) if "sql_snippet" in m else None
+        verified = bool(self.flag(m.get("verified")))
+        fld, target_name = self.text(m.get("field")), self.text(target.get("name")) if target else None
+        target_field = self.text(target.get("field")) if target else None
+        if not (fld and target_name and target_field and kind):
+            return None
+        snippet = self.text(m.get("sql_snippet"))
+        return Relationship(kind=kind, field=fld, target=target_name, target_field=target_field,
+                            extra_condition=condition, extra_snippet=snippet.strip() if snippet else None,
+                            description=self.text(m.get("description")), verified=verified, location=loc)  # fmt: skip
+
+    # snippets
+
+    def parse(self, src: _Src, self_name: str, *, condition: bool = False) -> exp.Expression | None:
+        """The snippet at ``src`` parsed in the lens dialect (problems reported), or None."""
+        what = src.path.rsplit(".", 1)[-1]
+        text = self.text(src)
+        if text is None or not text.strip():
+            self.report(src, f"'{what}' is empty")
+            return None
+        parse = parse_condition if condition else parse_snippet
+        tree, problems = parse(text, self.dialect, self_name, what=what)
+        for problem in problems:
+            self.report(src, problem)
+        return tree
+
+    # scalar values
+
+    def mapping(
+        self, src: _Src, allowed: tuple[str, ...], *, required: tuple[str, ...] = (), what: str = ""
+    ) -> dict[str, _Src] | None:
+        """The keys of a mapping node (null values dropped), reporting unknown, duplicate and missing keys."""
+        if not isinstance(src.node, yaml.MappingNode):
+            self.report(src, f"expected a mapping ({what or 'key: value'})")
+            return None
+        if any(k.tag == "tag:yaml.org,2002:merge" for k, _ in src.node.value):
+            SafeConstructor().flatten_mapping(src.node)  # YAML merge keys (<<: *anchor)
+        keys: dict[str, _Src] = {}
+        seen: set[str] = set()
+        for key_node, value_node in src.node.value:
+            key = str(key_node.value) if isinstance(key_node, yaml.ScalarNode) else "?"
+            key_src = _Src(src.file, key_node, src.key(key))
+            if key in seen:
+                self.report(key_src, f"duplicate key '{key}'")
+            elif key not in allowed:
+                hint = did_you_mean(key, allowed) or f" (allowed: {', '.join(allowed)})"
+                self.report(key_src, f"unknown key '{key}'{hint}")
+            elif not (child := _Src(src.file, value_node, src.key(key))).is_null:
+                keys[key] = child
+            seen.add(key)
+        for key in required:
+            if key not in keys:
+                self.report(src, f"missing required key '{key}'")
+        return keys
+
+    def sequence(self, src: _Src | None) -> list[_Src]:
+        if src is None or src.is_null:
+            return []
+        if not isinstance(src.node, yaml.SequenceNode):
+            self.report(src, f"'{src.path.rsplit('.', 1)[-1]}' must be a list")
+            return []
+        return src.items()
+
+    def text(self, src: _Src | None) -> str | None:
+        if src is None or src.is_null:
+            return None
+        if not isinstance(src.node, yaml.ScalarNode):
+            self.report(src, "expected a single value (quote text that starts with '{' or '[')")
+            return None
+        return str(src.node.value)
+
+    def texts(self, src: _Src | None) -> tuple[str, ...]:
+        if src is None or src.is_null:
+            return ()
+        if isinstance(src.node, yaml.SequenceNode):
+            return tuple(t for item in src.items() if (t := self.text(item)) is not None)
+        value = self.text(src)
+        return (value,) if value is not None else ()
+
+    def flag(self, src: _Src | None) -> bool | None:
+        if src is None or src.is_null:
+            return None
+        if isinstance(src.node, yaml.ScalarNode) and src.node.tag == "tag:yaml.org,2002:bool":
+            return src.node.value.lower() in ("true", "yes", "on", "y")
+        self.report(src, "expected true or false")
+        return None
+
+    def name(self, src: _Src | None) -> str | None:
+        value = self.text(src)
+        if src is not None and value is not None and not _NAME_RE.match(value):
+            self.report(src, f"invalid name '{value}': use letters, digits and _, not starting with a digit")
+        return value
+
+    def member_type(self, src: _Src | None) -> str | None:
+        value = (self.text(src) or "").strip().lower()
+        if src is not None and value not in MEMBER_TYPES:
+            self.report(src, f"unknown member type '{value}'{did_you_mean(value, MEMBER_TYPES)}")
+            return None
+        return value or None
+
+    def measure_type(self, src: _Src | None) -> str | None:
+        value = (self.text(src) or "").strip().lower()
+        value = MEASURE_TYPE_ALIASES.get(value, value)
+        if src is not None and value not in MEASURE_TYPES:
+            hint = did_you_mean(value, (*MEASURE_TYPES, *MEASURE_TYPE_ALIASES))
+            self.report(src, f"unknown measure type '{value}'{hint}")
+            return None
+        return value or None
+
+    def record(self, owner: Location, keys: dict[str, _Src]) -> None:
+        """Remember where each key's value was written, for the whole-lens checks."""
+        self.where.update({(owner, key): src.loc() for key, src in keys.items()})
+
+
+def _infer_measure_types(entities: tuple[Entity, ...]) -> tuple[Entity, ...]:
+    """A min/max measure over a single member has that member's type (a MIN of a date is a date)."""
+    by_name = {e.name.lower(): e for e in entities}
+
+    def typed(measure: Measure) -> Measure:
+        ref = measure.expression
+        if (
+            measure.measure_type not in ("min", "max")
+            or not isinstance(ref, exp.Column)
+            or not is_reference(ref)
+        ):
+            return measure
+        entity_name, member_name = reference_target(ref)
+        entity = by_name.get(entity_name.lower())
+        target = entity.member(member_name) if entity else None
+        if target is None or target.kind == "measure":
+            return measure
+        return replace(measure, type=target.type)
+
+    return tuple(replace(e, measures=tuple(typed(m) for m in e.measures)) for e in entities)
