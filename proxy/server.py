@@ -12,6 +12,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from proxy.catalog import Catalog
 from proxy.errors import SqlError, TooManyConnections
 from proxy.session import ServerContext, Session
 from proxy.wire import messages as m
@@ -55,6 +56,7 @@ class LensProxyServer:
             backend=backend,
             run_blocking=self._run_blocking,
             engine_settings=getattr(backend, "setting_names", frozenset()),
+            catalog=Catalog(lenses),
         )
         self._server: asyncio.base_events.Server | None = None
         self._connections: set[asyncio.Task[None]] = set()

@@ -38,7 +38,8 @@ from proxy.errors import (
     internal_error,
 )
 from proxy.router import Kind, Statement, split, statement_error
-from proxy.settings import SessionSettings
+from proxy.catalog import CatalogContext
+from proxy.settings import SERVER_VERSION, SessionSettings
 from proxy.wire import messages as m
 from proxy.wire import types as pgtypes
 from proxy.wire.encode import encode_batch_text, encode_rows_text
@@ -102,6 +103,7 @@ class ServerContext:
     lenses: dict[str, Lens]
     backend: Any
     run_blocking: Callable[..., Any]  # async (fn, *args) -> result, in the server's thread pool
+    catalog: Any = None  # proxy.catalog.Catalog
     sessions: dict[int, Session] = field(default_factory=dict)
     engine_settings: frozenset[str] = frozenset()
     started_at: float = field(default_factory=time.time)
@@ -124,6 +126,7 @@ class Session:
         self.statements: dict[str, PreparedStatement] = {}
         self.portals: dict[str, Portal] = {}
         self._cursor: Any = None
+        self._catalog_cursor: Any = None
         self._running = False
 
     # -- plumbing -------------------------------------------------------------------------------------
@@ -142,17 +145,29 @@ class Session:
     async def _blocking(self, fn: Callable[..., T], *args: Any) -> T:
         return await self.server.run_blocking(fn, *args)
 
+    @property
+    def catalog_cursor(self) -> Any:
+        if self._catalog_cursor is None:
+            self._catalog_cursor = self.server.catalog.cursor()
+        return self._catalog_cursor
+
+    def catalog_context(self) -> CatalogContext:
+        return CatalogContext(self.database, self.user, self.pid, self.settings, SERVER_VERSION)
+
     def cancel(self) -> None:
         """Interrupt the running query (CancelRequest, disconnect, statement_timeout)."""
-        if self._cursor is not None and self._running:
-            self._cursor.interrupt()
+        if self._running:
+            for cursor in (self._cursor, self._catalog_cursor):
+                if cursor is not None:
+                    cursor.interrupt()
 
     def close(self) -> None:
         self.cancel()
         self.server.sessions.pop(self.pid, None)
-        if self._cursor is not None:
-            self._cursor.close()
-            self._cursor = None
+        for cursor in (self._cursor, self._catalog_cursor):
+            if cursor is not None:
+                cursor.close()
+        self._cursor = self._catalog_cursor = None
         self.state = SessionState.CLOSED
 
     def _send_error(self, err: SqlError) -> None:
@@ -332,6 +347,9 @@ class Session:
         return tree.sql(dialect=self.server.backend.dialect)
 
     async def _start_query(self, statement: Statement, params: list[Any]) -> pa.RecordBatchReader:
+        catalog = self.server.catalog
+        if catalog is not None and catalog.handles(statement.ast):
+            return await self._guarded(self.catalog_cursor.execute, statement.ast, params or None, self.catalog_context())
         sql = self.compile(statement)
         log.debug("backend SQL: %s", sql)
         return await self._guarded(self.cursor.execute, sql, params or None)
@@ -588,6 +606,9 @@ class Session:
     async def _statement_schema(self, prepared: PreparedStatement) -> pa.Schema | None:
         statement = prepared.statement
         if statement.kind is Kind.QUERY:
+            if self.server.catalog is not None and self.server.catalog.handles(statement.ast):
+                reader = await self._start_query(statement, [None] * len(prepared.param_types))
+                return reader.schema
             sql = self.compile(statement)
             probe = f"SELECT * FROM ({sql}) AS _describe LIMIT 0"
             params = [None] * len(prepared.param_types)
