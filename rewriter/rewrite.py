@@ -39,8 +39,10 @@ from rewriter.errors import (
     UndefinedTable,
 )
 from rewriter.expand import AGGREGATES, Expander
+from rewriter.joins import JoinNode, JoinTree, build_tree
 from rewriter.lens import Entity, Lens, Measure, Member
 from rewriter.naming import postgres_column_name
+from rewriter.plan import MEASURE_META, plan_aggregate
 
 LENS_SCHEMAS = ("", "public")
 # Table functions a client may use: they compute, they read nothing.
@@ -69,6 +71,8 @@ class _ScopeState:
     bindings: list[Binding] = field(default_factory=list)
     other_sources: dict[str, Scope | exp.Table] = field(default_factory=dict)
     uses_measure: bool = False
+    tree: JoinTree | None = None
+    expanders: dict[str, Expander] = field(default_factory=dict)  # by lower-case alias, incl. intermediates
 
 
 def rewrite(expression: exp.Expression, lens: Lens) -> exp.Expression:
@@ -82,6 +86,9 @@ def rewrite(expression: exp.Expression, lens: Lens) -> exp.Expression:
         if isinstance(state.scope.expression, exp.Select):
             _resolve_scope(state, by_select)
     for state in states:
+        if state.tree is not None:
+            _plan_joined_scope(state, lens)
+            continue
         if state.uses_measure:
             _add_implicit_group_by(state.scope.expression)
         for binding in state.bindings:
@@ -107,7 +114,8 @@ def _entity_for_table(table: exp.Table, lens: Lens) -> Entity | None:
 
 def _bind_scope(scope: Scope, lens: Lens) -> _ScopeState:
     state = _ScopeState(scope)
-    for name, source in scope.sources.items():
+    selected = {name: source for name, (_, source) in scope.selected_sources.items()}
+    for name, source in selected.items():
         if not isinstance(source, exp.Table):
             state.other_sources[name] = source
             continue
@@ -124,12 +132,9 @@ def _bind_scope(scope: Scope, lens: Lens) -> _ScopeState:
             )
         alias = source.alias_or_name
         state.bindings.append(Binding(entity, alias, source, Expander(lens, entity, alias)))
+    state.expanders = {b.alias.lower(): b.expander for b in state.bindings}
     if len(state.bindings) > 1:
-        names = ", ".join(b.entity.name for b in state.bindings)
-        raise FeatureNotSupported(
-            f"queries joining several lens entities ({names}) are not supported yet",
-            hint="query one entity per SELECT and join the results in an outer query",
-        )
+        state.tree = _join_tree(state, lens)
     return state
 
 
@@ -290,6 +295,7 @@ def _replace_measure(column: exp.Column, binding: Binding, measure: Measure) -> 
             position=_position(column.this),
         )
     aggregate = binding.expander.measure_expression(measure)
+    aggregate.meta[MEASURE_META] = binding.alias
     parent = column.parent
     target: exp.Expression = column
     if isinstance(parent, exp.Anonymous) and parent.name.lower() == "measure":
@@ -426,3 +432,180 @@ def _suggest(name: str, choices: list[str], intro: str) -> str | None:
     if choices and len(choices) <= 40:
         return f"{intro}: {', '.join(choices)}."
     return None
+
+
+# -- several entities in one SELECT -----------------------------------------------------------------------
+
+
+def _join_tree(state: _ScopeState, lens: Lens) -> JoinTree:
+    """Connect the scope's entities: explicit ON conditions first, relationship paths for the rest."""
+    select = state.scope.expression
+    by_alias = {b.alias.lower(): b for b in state.bindings}
+    placeholders: dict[str, JoinNode] = {}
+    explicit: dict[str, tuple] = {}
+    state_joins: dict[str, exp.Join] = {}
+    for join in select.args.get("joins") or []:
+        table = join.this
+        if not isinstance(table, exp.Table) or table.alias_or_name.lower() not in by_alias:
+            continue
+        alias = table.alias_or_name.lower()
+        state_joins[alias] = join
+        kind = (join.args.get("kind") or "").upper()
+        side = (join.args.get("side") or "").upper() or None
+        on = join.args.get("on")
+        if kind == "CROSS" or (on is None and not join.args.get("using")):
+            explicit[alias] = (side, None, None, True, None)
+            continue
+        if join.args.get("using"):
+            raise FeatureNotSupported("JOIN … USING between lens entities is not supported", hint="write JOIN … ON")
+        if isinstance(on, exp.Boolean) and on.this is True:
+            explicit[alias] = (side, None, None, True, None)
+            continue
+        match = _match_relationship(on, alias, by_alias, lens, placeholders)
+        side = side or "INNER"
+        if match is not None:
+            partner, rel, forward = match
+            explicit[alias] = (side, partner, rel, forward, None)
+        else:
+            partner_alias = _other_alias(on, alias, by_alias)
+            explicit[alias] = (side, _placeholder(placeholders, by_alias[partner_alias]), None, True, on)
+    counter = iter(range(1, 1000))
+    taken = {b.alias.lower() for b in state.bindings} | {n.lower() for n in state.other_sources}
+
+    def fresh_alias(entity: str) -> str:
+        while True:
+            name = f"{entity}_{next(counter)}"
+            if name.lower() not in taken:
+                taken.add(name.lower())
+                return name
+
+    user = [(b.alias, b.entity.name) for b in state.bindings]
+    tree = build_tree(lens, user, explicit, fresh_alias)
+    for node in tree.nodes:
+        if node.alias.lower() not in state.expanders:
+            entity = lens.entity(node.entity)
+            assert entity is not None
+            state.expanders[node.alias.lower()] = Expander(lens, entity, node.alias)
+        join = state_joins.get(node.alias.lower())
+        if join is not None and node.condition is not None:
+            node.condition = join  # resolved later: read the (rewritten) ON from the join at render time
+    return tree
+
+
+def _placeholder(placeholders: dict[str, JoinNode], binding: Binding) -> JoinNode:
+    return placeholders.setdefault(binding.alias.lower(), JoinNode(binding.alias, binding.entity.name, True))
+
+
+def _column_binding(col: exp.Expression, by_alias: dict[str, Binding]) -> tuple[Binding, str] | None:
+    if not isinstance(col, exp.Column):
+        return None
+    if col.table:
+        b = by_alias.get(col.table.lower())
+        return (b, col.name) if b is not None and b.entity.member(col.name) is not None else None
+    found = [b for b in by_alias.values() if b.entity.member(col.name) is not None]
+    return (found[0], col.name) if len(found) == 1 else None
+
+
+def _other_alias(on: exp.Expression, alias: str, by_alias: dict[str, Binding]) -> str:
+    for col in on.find_all(exp.Column):
+        hit = _column_binding(col, by_alias)
+        if hit is not None and hit[0].alias.lower() != alias:
+            return hit[0].alias.lower()
+    raise FeatureNotSupported(
+        "a JOIN condition between lens entities must reference both entities", hint="or use a declared relationship"
+    )
+
+
+def _match_relationship(on, alias, by_alias, lens, placeholders):
+    """If ``on`` is ``x.f = y.g`` and that is a declared relationship, return (partner, rel, forward)."""
+    if not isinstance(on, exp.EQ):
+        return None
+    left, right = _column_binding(on.this, by_alias), _column_binding(on.expression, by_alias)
+    if left is None or right is None:
+        return None
+    if left[0].alias.lower() == alias:
+        left, right = right, left
+    (pb, pf), (nb, nf) = left, right
+    if nb.alias.lower() != alias or pb.alias.lower() == alias:
+        return None
+    for rel in pb.entity.relationships:  # partner declares: partner.field = new.target_field
+        if rel.target.lower() == nb.entity.name.lower() and rel.field.lower() == pf.lower() and rel.target_field.lower() == nf.lower():
+            return _placeholder(placeholders, pb), rel, True
+    for rel in nb.entity.relationships:  # the joined entity declares
+        if rel.target.lower() == pb.entity.name.lower() and rel.field.lower() == nf.lower() and rel.target_field.lower() == pf.lower():
+            return _placeholder(placeholders, pb), rel, False
+    return None
+
+
+def _plan_joined_scope(state: _ScopeState, lens: Lens) -> None:
+    select = state.scope.expression
+    tree = state.tree
+    assert tree is not None and isinstance(select, exp.Select)
+
+    def source(node: JoinNode) -> exp.Expression:
+        entity = lens.entity(node.entity)
+        assert entity is not None
+        return exp.Subquery(this=entity.query.copy(), alias=exp.TableAlias(this=exp.to_identifier(node.alias)))
+
+    def condition(node: JoinNode) -> exp.Expression:
+        if node.relationship is None:
+            join = node.condition
+            on = join.args.get("on") if isinstance(join, exp.Join) else join
+            return on.copy() if on is not None else exp.true()
+        parent, rel = node.parent, node.relationship
+        assert parent is not None
+        declaring, target = (parent, node) if node.forward else (node, parent)
+        d_exp, t_exp = state.expanders[declaring.alias.lower()], state.expanders[target.alias.lower()]
+        cond: exp.Expression = exp.EQ(
+            this=d_exp.row_expression(_member(d_exp.entity, rel.field)),
+            expression=t_exp.row_expression(_member(t_exp.entity, rel.target_field)),
+        )
+        if rel.extra_condition is not None:
+            cond = exp.and_(cond, _expand_pair(rel.extra_condition, d_exp, t_exp))
+        return cond
+
+    def primary_key(alias: str) -> list[exp.Expression]:
+        expander = state.expanders[alias.lower()]
+        return [expander.row_expression(_member(expander.entity, k)) for k in expander.entity.primary_key]
+
+    tree_aliases = {n.alias.lower() for n in tree.nodes}
+    joins = [j for j in select.args.get("joins") or [] if not (
+        isinstance(j.this, exp.Table) and j.this.alias_or_name.lower() in tree_aliases)]
+    if state.uses_measure:
+        if state.other_sources:
+            raise FeatureNotSupported(
+                "measures over several entities joined with a non-lens source are not supported yet",
+                hint="compute the lens query in a CTE, then join it",
+            )
+        outer = plan_aggregate(select, tree, source, condition, primary_key)
+        for key in list(select.args):
+            if key != "with":
+                select.set(key, None)
+        for key, value in outer.args.items():
+            select.set(key, value)
+        return
+    from_, tree_joins = tree.render(tree.nodes, source, condition)
+    select.set("from_", exp.From(this=from_))
+    select.set("joins", tree_joins + joins)
+
+
+def _member(entity: Entity, name: str) -> Member:
+    member = entity.member(name)
+    if member is None:
+        raise UndefinedColumn(f"{entity.name} has no member {name}")
+    return member
+
+
+def _expand_pair(condition: exp.Expression, first: Expander, second: Expander) -> exp.Expression:
+    """A relationship's extra condition, whose ``${entity.member}`` references name either side."""
+    from rewriter.lens import is_reference, reference_target
+
+    def replace(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Column) and is_reference(node):
+            entity_name, member_name = reference_target(node)
+            for expander in (first, second):
+                if expander.entity.name.lower() == entity_name.lower():
+                    return expander.row_expression(_member(expander.entity, member_name))
+        return node
+
+    return condition.copy().transform(replace)
