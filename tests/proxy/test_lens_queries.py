@@ -26,10 +26,19 @@ def _load_cases(name: str) -> list[dict]:
 
 
 CUSTOMER_360 = _load_cases("customer_360.yaml")
+QUESTIONS = _load_cases("customer_360_questions.yaml")
 
 
 @pytest.mark.parametrize("case", CUSTOMER_360, ids=[c["name"] for c in CUSTOMER_360])
 def test_case_psycopg(case, conn, truth):
+    expected = truth.execute(case["check_query"]).fetchall()
+    actual = conn.execute(case["sql"]).fetchall()
+    assert expected, "ground truth is empty: the case would prove nothing"
+    rows_equal(actual, expected, ordered=case.get("ordered", False))
+
+
+@pytest.mark.parametrize("case", QUESTIONS, ids=[c["name"] for c in QUESTIONS])
+def test_seed_question(case, conn, truth):
     expected = truth.execute(case["check_query"]).fetchall()
     actual = conn.execute(case["sql"]).fetchall()
     assert expected, "ground truth is empty: the case would prove nothing"
