@@ -12,7 +12,17 @@ from __future__ import annotations
 from sqlglot import exp
 
 from rewriter.errors import FeatureNotSupported, SqlError
-from rewriter.lens import Dimension, Entity, Field, Lens, Measure, Member, is_reference, reference_target
+from rewriter.lens import (
+    REF_CATALOG,
+    Entity,
+    Field,
+    Lens,
+    Measure,
+    Member,
+    is_reference,
+    reference_target,
+)
+from rewriter.load_checks import PARAM_TABLE, SQL_REF_MEMBER
 
 # measure type -> the aggregate it applies to its snippet (None: the snippet is already an aggregate)
 AGGREGATES: dict[str, type[exp.AggFunc] | None] = {
@@ -27,13 +37,27 @@ AGGREGATES: dict[str, type[exp.AggFunc] | None] = {
 }
 
 
+RUNNING_TOTAL_META = "lens_running_total"
+
+
+def accumulate(node: exp.Expression, order: list[exp.Expression]) -> exp.Expression:
+    """A running total: the grouped sum, summed again over the grain in order (cumulative)."""
+    spec = exp.WindowSpec(kind="ROWS", start="UNBOUNDED", start_side="PRECEDING", end="CURRENT ROW")
+    return exp.Window(
+        this=exp.Sum(this=node),
+        order=exp.Order(expressions=[exp.Ordered(this=o.copy(), nulls_first=False) for o in order]) if order else None,
+        spec=spec,
+    )
+
+
 class Expander:
     """Expands members of one entity instance (``entity`` read through the row source ``alias``)."""
 
-    def __init__(self, lens: Lens, entity: Entity, alias: str) -> None:
+    def __init__(self, lens: Lens, entity: Entity, alias: str, params: dict[str, str] | None = None) -> None:
         self.lens = lens
         self.entity = entity
         self.alias = alias
+        self.params = params or {}
 
     def row_expression(self, member: Member) -> exp.Expression:
         """A field or dimension as a per-row expression."""
@@ -50,22 +74,21 @@ class Expander:
     def _expand_row(self, member: Member, stack: tuple[str, ...]) -> exp.Expression:
         if isinstance(member, Field) and member.column:
             return exp.column(exp.to_identifier(member.column), table=exp.to_identifier(self.alias))
-        if isinstance(member, Dimension) and member.sub_query:
-            raise FeatureNotSupported(
-                f"dimension {self.entity.name}.{member.name} is a sub_query dimension, not supported yet",
-                hint="select the related entity's measure grouped by this entity's key instead",
-            )
         return self._expand_snippet(member, stack, in_aggregate=False)
 
     def _expand_measure(self, measure: Measure, stack: tuple[str, ...]) -> exp.Expression:
-        if measure.rolling_window is not None or measure.measure_type == "running_total":
+        if measure.rolling_window is not None:
             raise FeatureNotSupported(
-                f"measure {self.entity.name}.{measure.name} ({measure.measure_type}"
-                f"{', rolling_window' if measure.rolling_window else ''}) is not supported yet",
-                hint="use a window function over the grouped query instead",
+                f"measure {self.entity.name}.{measure.name} has a rolling_window, which is not supported yet",
+                hint="group by the time dimension and use a window function such as "
+                "sum(m) OVER (ORDER BY month ROWS BETWEEN 2 PRECEDING AND CURRENT ROW)",
             )
         inner = self._expand_snippet(measure, stack, in_aggregate=True)
         kind = measure.measure_type
+        if kind == "running_total":
+            total = exp.Sum(this=inner)
+            total.meta[RUNNING_TOTAL_META] = True  # the rewriter accumulates it over the query's grain
+            return total
         agg = AGGREGATES.get(kind)
         if kind == "number":
             return inner
@@ -74,6 +97,40 @@ class Expander:
         if kind == "count_distinct":
             return exp.Count(this=exp.Distinct(expressions=[inner]))
         return agg(this=inner)
+
+    def _related_measure(self, entity_name: str, measure_name: str, stack: tuple[str, ...]) -> exp.Expression:
+        """A ``sub_query`` dimension's ``${other.measure}``: that measure over the related rows of this row,
+        as a correlated scalar subquery along the relationship declared between the two entities."""
+        other = self.lens.entity(entity_name)
+        measure = other.member(measure_name) if other is not None else None
+        if other is None or not isinstance(measure, Measure):
+            raise SqlError(f"{entity_name}.{measure_name} is not a measure", sqlstate="42703")
+        inner_alias = f"__sub_{other.name}"
+        inner = Expander(self.lens, other, inner_alias, self.params)
+        condition = None
+        for rel in self.entity.relationships:
+            if rel.target.lower() == other.name.lower():
+                condition = exp.EQ(this=self._field(rel.field), expression=inner._field(rel.target_field))
+                break
+        if condition is None:
+            for rel in other.relationships:
+                if rel.target.lower() == self.entity.name.lower():
+                    condition = exp.EQ(this=inner._field(rel.field), expression=self._field(rel.target_field))
+                    break
+        if condition is None:
+            raise FeatureNotSupported(
+                f"sub_query dimension of {self.entity.name} needs a relationship declared with {other.name}"
+            )
+        select = exp.Select(expressions=[inner._expand_measure(measure, stack)])
+        select.set("from_", exp.From(this=entity_source(self.lens, other, inner_alias, self.params)))
+        select.set("where", exp.Where(this=condition))
+        return exp.Subquery(this=select)
+
+    def _field(self, name: str) -> exp.Expression:
+        member = self.entity.member(name)
+        if member is None:
+            raise SqlError(f"{self.entity.name} has no member {name}", sqlstate="42703")
+        return self._expand_row(member, ())
 
     def _expand_snippet(self, member: Member, stack: tuple[str, ...], *, in_aggregate: bool) -> exp.Expression:
         key = f"{self.entity.name}.{member.name}"
@@ -84,8 +141,12 @@ class Expander:
         def replace(node: exp.Expression) -> exp.Expression:
             if not isinstance(node, exp.Column):
                 return node
+            if node.table == PARAM_TABLE and not node.db:
+                return param_literal(self.params.get(node.name.lower()))
             if is_reference(node):
                 entity_name, member_name = reference_target(node)
+                if entity_name.lower() != self.entity.name.lower() and getattr(member, "sub_query", False):
+                    return self._related_measure(entity_name, member_name, stack)
                 if entity_name.lower() != self.entity.name.lower():
                     raise FeatureNotSupported(
                         f"{key} references another entity ({entity_name}.{member_name}); "
@@ -107,6 +168,40 @@ class Expander:
         if isinstance(expression, exp.Column):  # transform() replaces the root too, but keep it explicit
             return replace(expression)
         return expression.transform(replace)
+
+
+def entity_source(lens: Lens, entity: Entity, alias: str, params: dict[str, str] | None = None) -> exp.Expression:
+    """``(<entity SQL>) AS alias``, with ``${other.sql()}`` inlined and ``{{param}}`` values applied."""
+    return exp.Subquery(this=entity_query(lens, entity, params or {}, ()), alias=exp.TableAlias(this=exp.to_identifier(alias)))
+
+
+def entity_query(lens: Lens, entity: Entity, params: dict[str, str], stack: tuple[str, ...]) -> exp.Expression:
+    if entity.name in stack:
+        raise SqlError(f"${{{entity.name}.sql()}} cycle: {' -> '.join((*stack, entity.name))}", sqlstate="42P17")
+
+    def replace(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Column) and node.table == PARAM_TABLE and not node.db:
+            return param_literal(params.get(node.name.lower()))
+        if isinstance(node, exp.Table) and node.catalog == REF_CATALOG and node.name == SQL_REF_MEMBER:
+            other = lens.entity(node.db)
+            if other is None:
+                raise SqlError(f"unknown entity {node.db} in ${{{node.db}.sql()}}", sqlstate="42P01")
+            inner = entity_query(lens, other, params, (*stack, entity.name))
+            return exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier(node.alias or other.name)))
+        return node
+
+    return entity.query.copy().transform(replace)
+
+
+def param_literal(value: str | None) -> exp.Expression:
+    """A session's ``SET lens.name = value`` as a typed literal: a value, never SQL to parse."""
+    if value is None:
+        return exp.Null()
+    try:
+        float(value)
+    except ValueError:
+        return exp.Literal.string(value)
+    return exp.Literal.number(value)
 
 
 def _parenthesize(node: exp.Expression) -> exp.Expression:

@@ -105,7 +105,13 @@ def shortest_path(lens: Lens, starts: list[str], goal: str) -> list[tuple[str, s
 
 
 def multiplies(rel: Relationship, forward: bool) -> bool:
-    """Does walking this edge (forward = from its declaring side) repeat the rows we come from?"""
+    """Does walking this edge (forward = from its declaring side) repeat the rows we come from?
+
+    An extra join condition (``and ${a.ts} < ${b.ts}``) can match any number of rows whatever the declared
+    kind, so such an edge is treated as multiplying both ways: the keys path is exact either way.
+    """
+    if rel.extra_condition is not None:
+        return True
     kind = rel.kind.upper()
     return kind == "1:N" if forward else kind == "N:1"
 

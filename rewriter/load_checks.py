@@ -93,6 +93,9 @@ def at(where: Where, owner: Location | None, key: str) -> Location:
 # --- snippets ----------------------------------------------------------------------------------------
 
 
+PARAM_TABLE = "__lens_param__"
+
+
 def _template(text: str, dialect: str, self_name: str, problems: list[str]) -> str:
     """The snippet with its placeholders replaced by SQL (see ``rewriter.load``'s docstring)."""
 
@@ -114,8 +117,10 @@ def _template(text: str, dialect: str, self_name: str, problems: list[str]) -> s
         return ".".join(ident(part) for part in (REF_CATALOG, entity, member))
 
     def param(match: re.Match[str]) -> str:
-        # A query parameter {{name:default}}: parsed with its default for now, not recorded in the model.
-        return (match.group(2) or "").strip() or "NULL"
+        # A query parameter {{name:default}}: the session's value (SET lens.name = …) when it has one, else
+        # the default. The rewriter replaces the placeholder column with the value or NULL.
+        default = (match.group(2) or "").strip() or "NULL"
+        return f"COALESCE({ident(PARAM_TABLE)}.{ident(match.group(1))}, ({default}))"
 
     return _PARAM_RE.sub(param, _PLACEHOLDER_RE.sub(ref, text))
 

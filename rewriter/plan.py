@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from sqlglot import exp
 
 from rewriter.errors import FeatureNotSupported, GroupingError
+from rewriter.expand import RUNNING_TOTAL_META, accumulate
 from rewriter.joins import JoinNode, JoinTree
 
 MEASURE_META = "lens_measure"
@@ -241,7 +242,12 @@ def _combine(select, subqueries, grain, keys, atom_columns, tree_aliases: set[st
     if joins:
         outer.set("joins", joins)
 
-    replacements = {id(atom): exp.column(col, table=comp) for atom, comp, col in atom_columns}
+    replacements: dict[int, exp.Expression] = {}
+    for atom, comp, col in atom_columns:
+        ref = exp.column(col, table=comp)
+        if atom.meta.get(RUNNING_TOTAL_META):
+            ref = accumulate(ref, [_coalesced(k, joined) for k in keys])
+        replacements[id(atom)] = ref
     key_refs = [(g, _coalesced(k, joined)) for g, k in zip(grain, keys, strict=True)]
 
     def to_outer(node: exp.Expression) -> exp.Expression:

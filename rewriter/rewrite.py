@@ -38,7 +38,7 @@ from rewriter.errors import (
     UndefinedColumn,
     UndefinedTable,
 )
-from rewriter.expand import AGGREGATES, Expander
+from rewriter.expand import AGGREGATES, RUNNING_TOTAL_META, Expander, accumulate, entity_source
 from rewriter.joins import JoinNode, JoinTree, build_tree
 from rewriter.lens import Entity, Lens, Measure, Member
 from rewriter.naming import postgres_column_name
@@ -73,14 +73,19 @@ class _ScopeState:
     uses_measure: bool = False
     tree: JoinTree | None = None
     expanders: dict[str, Expander] = field(default_factory=dict)  # by lower-case alias, incl. intermediates
+    params: dict[str, str] = field(default_factory=dict)
 
 
-def rewrite(expression: exp.Expression, lens: Lens) -> exp.Expression:
-    """Rewrite a parsed client query over ``lens``; returns a new tree ready to render for the backend."""
+def rewrite(expression: exp.Expression, lens: Lens, *, params: dict[str, str] | None = None) -> exp.Expression:
+    """Rewrite a parsed client query over ``lens``; returns a new tree ready to render for the backend.
+
+    ``params`` are the session's lens parameters (``SET lens.month = 3`` gives ``{"month": "3"}``), used
+    for ``{{month:default}}`` placeholders in the lens's snippets.
+    """
     tree = expression.copy()
     _check_functions(tree)
     _name_projections(tree)
-    states = [_bind_scope(scope, lens) for scope in traverse_scope(tree)]
+    states = [_bind_scope(scope, lens, params or {}) for scope in traverse_scope(tree)]
     by_select = {id(s.scope.expression): s for s in states}
     for state in states:
         if isinstance(state.scope.expression, exp.Select):
@@ -91,6 +96,7 @@ def rewrite(expression: exp.Expression, lens: Lens) -> exp.Expression:
             continue
         if state.uses_measure:
             _add_implicit_group_by(state.scope.expression)
+            _accumulate_running_totals(state.scope.expression)
         for binding in state.bindings:
             _replace_table(binding)
     return tree
@@ -112,8 +118,8 @@ def _entity_for_table(table: exp.Table, lens: Lens) -> Entity | None:
     return lens.entity(table.name)
 
 
-def _bind_scope(scope: Scope, lens: Lens) -> _ScopeState:
-    state = _ScopeState(scope)
+def _bind_scope(scope: Scope, lens: Lens, params: dict[str, str]) -> _ScopeState:
+    state = _ScopeState(scope, params=params)
     selected = {name: source for name, (_, source) in scope.selected_sources.items()}
     for name, source in selected.items():
         if not isinstance(source, exp.Table):
@@ -131,7 +137,7 @@ def _bind_scope(scope: Scope, lens: Lens) -> _ScopeState:
                 position=_position(source.this),
             )
         alias = source.alias_or_name
-        state.bindings.append(Binding(entity, alias, source, Expander(lens, entity, alias)))
+        state.bindings.append(Binding(entity, alias, source, Expander(lens, entity, alias, params)))
     state.expanders = {b.alias.lower(): b.expander for b in state.bindings}
     if len(state.bindings) > 1:
         state.tree = _join_tree(state, lens)
@@ -391,6 +397,15 @@ def _add_implicit_group_by(select: exp.Expression) -> None:
         select.set("group", exp.Group(expressions=keys))
 
 
+def _accumulate_running_totals(select: exp.Expression) -> None:
+    group = select.args.get("group")
+    keys = list(group.expressions) if group is not None else []
+    for node in list(select.find_all(exp.Sum)):
+        if node.meta.get(RUNNING_TOTAL_META):
+            node.meta.pop(RUNNING_TOTAL_META)
+            node.replace(accumulate(node.copy(), keys))
+
+
 def _aggregates(node: exp.Expression) -> bool:
     return any(not _inside_window_or_query(agg, node) for agg in node.find_all(exp.AggFunc))
 
@@ -407,10 +422,8 @@ def _inside_window_or_query(agg: exp.Expression, root: exp.Expression) -> bool:
 
 
 def _replace_table(binding: Binding) -> None:
-    subquery = exp.Subquery(
-        this=binding.entity.query.copy(), alias=exp.TableAlias(this=exp.to_identifier(binding.alias))
-    )
-    binding.table.replace(subquery)
+    e = binding.expander
+    binding.table.replace(entity_source(e.lens, e.entity, binding.alias, e.params))
 
 
 # -- helpers --------------------------------------------------------------------------------------------
@@ -485,7 +498,7 @@ def _join_tree(state: _ScopeState, lens: Lens) -> JoinTree:
         if node.alias.lower() not in state.expanders:
             entity = lens.entity(node.entity)
             assert entity is not None
-            state.expanders[node.alias.lower()] = Expander(lens, entity, node.alias)
+            state.expanders[node.alias.lower()] = Expander(lens, entity, node.alias, state.params)
         join = state_joins.get(node.alias.lower())
         if join is not None and node.condition is not None:
             node.condition = join  # resolved later: read the (rewritten) ON from the join at render time
@@ -545,7 +558,7 @@ def _plan_joined_scope(state: _ScopeState, lens: Lens) -> None:
     def source(node: JoinNode) -> exp.Expression:
         entity = lens.entity(node.entity)
         assert entity is not None
-        return exp.Subquery(this=entity.query.copy(), alias=exp.TableAlias(this=exp.to_identifier(node.alias)))
+        return entity_source(lens, entity, node.alias, state.params)
 
     def condition(node: JoinNode) -> exp.Expression:
         if node.relationship is None:

@@ -294,7 +294,8 @@ def test_sql_reference_placeholder(funnel):
     assert len(refs) == 1 and sql_reference_target(refs[0]) == "activity_stream"
     assert refs[0].catalog == REF_CATALOG and refs[0].name == SQL_REF_MEMBER
     assert "${activity_stream.sql()}" in purchased.sql_query  # the raw text is kept as written
-    assert "amount > 0" in purchased.query.sql("trino")  # {{min_amount:0}} parsed with its default
+    # {{min_amount:0}}: the session's lens.min_amount if set, else the default
+    assert 'amount > COALESCE("__lens_param__"."min_amount", (0))' in purchased.query.sql("trino")
 
 
 def test_measure_types(funnel):
