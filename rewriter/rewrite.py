@@ -76,11 +76,18 @@ class _ScopeState:
     params: dict[str, str] = field(default_factory=dict)
 
 
-def rewrite(expression: exp.Expression, lens: Lens, *, params: dict[str, str] | None = None) -> exp.Expression:
+def rewrite(
+    expression: exp.Expression,
+    lens: Lens,
+    *,
+    params: dict[str, str] | None = None,
+    notes: list[str] | None = None,
+) -> exp.Expression:
     """Rewrite a parsed client query over ``lens``; returns a new tree ready to render for the backend.
 
     ``params`` are the session's lens parameters (``SET lens.month = 3`` gives ``{"month": "3"}``), used
-    for ``{{month:default}}`` placeholders in the lens's snippets.
+    for ``{{month:default}}`` placeholders in the lens's snippets. ``notes`` receives a line per join the
+    rewriter chose (for EXPLAIN).
     """
     tree = expression.copy()
     _check_functions(tree)
@@ -92,6 +99,8 @@ def rewrite(expression: exp.Expression, lens: Lens, *, params: dict[str, str] | 
             _resolve_scope(state, by_select)
     for state in states:
         if state.tree is not None:
+            if notes is not None:
+                notes.extend(state.tree.describe())
             _plan_joined_scope(state, lens)
             continue
         if state.uses_measure:

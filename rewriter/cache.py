@@ -1,0 +1,50 @@
+"""A bounded LRU of rewritten queries: a repeated query text skips parsing and rewriting.
+
+Keys are chosen by the caller (the SQL text plus whatever else the result depends on: lens, user, lens
+parameters); values are immutable. Thread-safe: sessions compile on the event loop but EXPLAIN and tools may
+call from worker threads.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Compiled:
+    """A client statement rewritten for the backend."""
+
+    sql: str
+    notes: tuple[str, ...] = ()  # how entities were joined, for EXPLAIN
+
+
+class RewriteCache:
+    def __init__(self, maxsize: int = 1024) -> None:
+        self.maxsize = maxsize
+        self._items: OrderedDict[Hashable, Compiled] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: Hashable) -> Compiled | None:
+        with self._lock:
+            value = self._items.get(key)
+            if value is None:
+                self.misses += 1
+                return None
+            self._items.move_to_end(key)
+            self.hits += 1
+            return value
+
+    def put(self, key: Hashable, value: Compiled) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.maxsize:
+                self._items.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._items)
