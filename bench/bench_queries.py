@@ -71,7 +71,7 @@ def main() -> None:
         with psycopg.connect(server.dsn(), autocommit=True) as conn:
             n_placed = direct.execute(
                 "SELECT count(*) FROM icebase.audience.activity_streams_large_data WHERE activity='order_placed'"
-            ).fetchone()[0]
+            ).fetchall()[0][0]
             print(f"data: {data} ({n_placed:,} order_placed rows); median of {args.runs} runs\n")
             print(f"{'query':26} {'rewrite ms':>10} {'direct ms':>10} {'proxy ms':>10} {'ratio':>7}")
             for name, sql in QUERIES.items():
