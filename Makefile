@@ -33,6 +33,7 @@ bench: $(VENV)/.installed
 	$(PY) bench/bench_generate.py --customers 100000
 	$(PY) bench/bench_encode.py
 	$(PY) bench/bench_queries.py
+	$(PY) bench/bench_rewrite.py
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check proxy rewriter tests bench

@@ -76,9 +76,9 @@ def main() -> None:
             print(f"{'query':26} {'rewrite ms':>10} {'direct ms':>10} {'proxy ms':>10} {'ratio':>7}")
             for name, sql in QUERIES.items():
                 backend_sql = rewrite(split(sql)[0].ast, lens).sql("duckdb")
-                rewrite_ms = median_ms(lambda: rewrite(split(sql)[0].ast, lens).sql("duckdb"), args.runs)
-                direct_ms = median_ms(lambda: direct.sql(backend_sql).fetchall(), args.runs)
-                proxy_ms = median_ms(lambda: conn.execute(sql).fetchall(), args.runs)
+                rewrite_ms = median_ms(lambda q=sql: rewrite(split(q)[0].ast, lens).sql("duckdb"), args.runs)
+                direct_ms = median_ms(lambda b=backend_sql: direct.sql(b).fetchall(), args.runs)
+                proxy_ms = median_ms(lambda q=sql: conn.execute(q).fetchall(), args.runs)
                 print(f"{name:26} {rewrite_ms:10.2f} {direct_ms:10.1f} {proxy_ms:10.1f} {proxy_ms / direct_ms:6.2f}x")
             n = 2000
             started = time.perf_counter()

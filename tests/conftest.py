@@ -7,6 +7,7 @@ tables of the same file directly, through SQL written by hand in the tests, neve
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import math
 import os
@@ -63,6 +64,21 @@ def start_server(lens_dirs: Sequence[Path], duckdb_files: Sequence[str], *extra:
             return RunningServer(match.group(1), int(match.group(2)), proc)
     proc.kill()
     raise RuntimeError("lens-proxy did not start:\n" + "".join(lines))
+
+
+@contextlib.contextmanager
+def lens_server(tmp_dir: Path, lens_dir: Path, database: str, catalog: str, setup_sql: str) -> Iterator[RunningServer]:
+    """A lens-proxy serving ``lens_dir`` over a DuckDB file (catalog ``catalog``) built by ``setup_sql``."""
+    path = tmp_dir / f"{catalog}.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute(setup_sql)
+    con.close()
+    server = start_server([lens_dir], [str(path)])
+    server.database = database
+    try:
+        yield server
+    finally:
+        stop_server(server)
 
 
 def stop_server(server: RunningServer) -> None:
@@ -133,9 +149,9 @@ def rows_equal(actual: Sequence[Sequence[object]], expected: Sequence[Sequence[o
     if not ordered:
         key = lambda r: tuple((v is None, str(type(v)), round(v, 6) if isinstance(v, float) else v) for v in r)  # noqa: E731
         actual, expected = sorted(actual, key=key), sorted(expected, key=key)
-    for i, (a, e) in enumerate(zip(actual, expected)):
+    for i, (a, e) in enumerate(zip(actual, expected, strict=True)):
         assert len(a) == len(e), f"row {i}: {len(a)} columns != {len(e)}"
-        for j, (x, y) in enumerate(zip(a, e)):
+        for j, (x, y) in enumerate(zip(a, e, strict=True)):
             if isinstance(x, float) or isinstance(y, float):
                 assert x is not None and y is not None and math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-9), (
                     f"row {i} col {j}: {x!r} != {y!r}\nactual row: {a}\nexpected row: {e}"

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
 import psycopg
 import pytest
 import yaml
 
-from tests.conftest import rows_equal, start_server, stop_server
+from tests.conftest import lens_server, rows_equal
 
 SHOP = Path(__file__).resolve().parent.parent / "fixtures" / "lenses" / "shop"
 CASES = yaml.safe_load((Path(__file__).resolve().parent.parent / "cases" / "fanout.yaml").read_text())
@@ -22,14 +21,8 @@ CASE_KEYS = {"name", "sql", "rows", "naive", "ordered"}
 
 @pytest.fixture(scope="module")
 def shop_server(tmp_path_factory):
-    path = tmp_path_factory.mktemp("shop") / "shopdb.duckdb"
-    con = duckdb.connect(str(path))
-    con.execute((SHOP / "data.sql").read_text())
-    con.close()
-    server = start_server([SHOP], [str(path)])
-    server.database = "shop"
-    yield server
-    stop_server(server)
+    with lens_server(tmp_path_factory.mktemp("shop"), SHOP, "shop", "shopdb", (SHOP / "data.sql").read_text()) as server:
+        yield server
 
 
 @pytest.fixture

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
 import psycopg
 import pytest
 
-from tests.conftest import rows_equal, start_server, stop_server
+from tests.conftest import lens_server, rows_equal
 
 FUNNEL = Path(__file__).resolve().parent.parent / "fixtures" / "lenses" / "valid" / "funnel"
 DATA = """
@@ -35,14 +34,8 @@ INSERT INTO entity_360.campaign_stream VALUES
 
 @pytest.fixture(scope="module")
 def funnel_server(tmp_path_factory):
-    path = tmp_path_factory.mktemp("funnel") / "lake.duckdb"
-    con = duckdb.connect(str(path))
-    con.execute(DATA)
-    con.close()
-    server = start_server([FUNNEL], [str(path)])
-    server.database = "funnel"
-    yield server
-    stop_server(server)
+    with lens_server(tmp_path_factory.mktemp("funnel"), FUNNEL, "funnel", "lake", DATA) as server:
+        yield server
 
 
 @pytest.fixture
