@@ -94,15 +94,16 @@ def plan_aggregate(
     primary_key: Callable[[str], list[exp.Expression]],
 ) -> exp.Select:
     """The fan-out-safe rewrite of ``select`` (columns already expanded; measures marked)."""
-    if select.args.get("group") and any(
-        select.args["group"].args.get(k) for k in ("grouping_sets", "cube", "rollup")
-    ):
-        raise FeatureNotSupported(
-            "GROUPING SETS, ROLLUP and CUBE over several entities are not supported yet",
-            hint="query one entity, or union one query per grouping",
-        )
+    group = select.args.get("group")
+    sets = grouping_sets(group) if group is not None else None
+    if sets is not None:
+        return _plan_grouping_sets(select, sets, tree, source, condition, primary_key)
+    return _plan_one(select, tree, source, condition, primary_key, None)
+
+
+def _plan_one(select, tree, source, condition, primary_key, grain_override) -> exp.Select:
     projections = [p.this if isinstance(p, exp.Alias) else p for p in select.expressions]
-    grain = _grain(select, projections)
+    grain = grain_override if grain_override is not None else _grain(select, projections)
     where = select.args.get("where")
     filter_expr = where.this if where is not None else None
     clauses: list[exp.Expression] = [*select.expressions]
@@ -149,10 +150,90 @@ def plan_aggregate(
     return _combine(select, subqueries, grain, keys, atom_columns, {n.alias.lower() for n in tree.nodes})
 
 
+def grouping_sets(group: exp.Group) -> list[list[exp.Expression]] | None:
+    """The grouping sets a GROUP BY with ROLLUP/CUBE/GROUPING SETS stands for; None for a plain one."""
+    items = group.expressions
+    if not any(isinstance(i, exp.Rollup | exp.Cube | exp.GroupingSets) for i in items):
+        return None
+    sets: list[list[exp.Expression]] = [[]]
+    for item in items:
+        if isinstance(item, exp.Rollup):
+            options = [item.expressions[:n] for n in range(len(item.expressions), -1, -1)]
+        elif isinstance(item, exp.Cube):
+            exprs = item.expressions
+            options = [[e for j, e in enumerate(exprs) if mask >> (len(exprs) - 1 - j) & 1]
+                       for mask in range(2 ** len(exprs) - 1, -1, -1)]
+        elif isinstance(item, exp.GroupingSets):
+            options = [list(o.expressions) if isinstance(o, exp.Tuple) else [o.this] if isinstance(o, exp.Paren)
+                       else [o] for o in item.expressions]
+        else:
+            options = [[item]]
+        sets = [s + o for s in sets for o in options]
+    return sets
+
+
+def _plan_grouping_sets(select, sets, tree, source, condition, primary_key) -> exp.Select:
+    """One fan-out-safe query per grouping set, stacked with UNION ALL: measures are recomputed per set,
+    never summed from a finer one (a count_distinct is not additive)."""
+    projections = [p.this if isinstance(p, exp.Alias) else p for p in select.expressions]
+    resolved = [[_resolve_group_item(e, select, projections) for e in s] for s in sets]
+    every_key: list[exp.Expression] = []
+    for s in resolved:
+        for e in s:
+            if not any(e == k for k in every_key):
+                every_key.append(e)
+    order = select.args.get("order")
+    if order is not None and any(
+        not (isinstance(o.this, exp.Literal) or (isinstance(o.this, exp.Column) and not o.this.table))
+        for o in order.expressions
+    ):
+        raise FeatureNotSupported(
+            "ORDER BY with grouping sets over several entities must use output column names or positions",
+            hint="ORDER BY 1, 2 or by the column aliases",
+        )
+    branches = []
+    for s in resolved:
+        missing = [k for k in every_key if not any(k == e for e in s)]
+        branch = select.copy()
+        for arg in ("group", "order", "limit", "offset"):
+            branch.set(arg, None)
+
+        def blank(node: exp.Expression, missing=missing) -> exp.Expression:
+            if isinstance(node, exp.Grouping) or (isinstance(node, exp.Anonymous) and node.name.lower() == "grouping"):
+                return exp.Literal.number(int(any(any(a == k for k in missing) for a in node.expressions)))
+            if is_measure(node) or isinstance(node, exp.AggFunc):
+                return node.copy()  # a replacement, so not descended into: aggregates keep their arguments
+            if any(node == k for k in missing):
+                return exp.Null()
+            return node
+
+        branch.set("expressions", [_transform_by_identity(p, blank) for p in branch.expressions])
+        if branch.args.get("having"):
+            branch.set("having", _transform_by_identity(branch.args["having"], blank))
+        branches.append(_plan_one(branch, tree, source, condition, primary_key, [e.copy() for e in s]))
+    union: exp.Expression = branches[0]
+    for b in branches[1:]:
+        union = exp.Union(this=union, expression=b, distinct=False)
+    outer = exp.select("*").from_(exp.Subquery(this=union, alias=exp.TableAlias(this=exp.to_identifier("__sets"))))
+    for arg in ("order", "limit", "offset"):
+        if select.args.get(arg):
+            outer.set(arg, select.args[arg].copy())
+    return outer
+
+
+def _resolve_group_item(e: exp.Expression, select: exp.Select, projections: list[exp.Expression]) -> exp.Expression:
+    aliases = {p.alias.lower(): p.this for p in select.expressions if isinstance(p, exp.Alias)}
+    if isinstance(e, exp.Literal) and e.is_int:
+        return projections[int(e.name) - 1]
+    if isinstance(e, exp.Column) and not e.table and e.name.lower() in aliases:
+        return aliases[e.name.lower()]
+    return e
+
+
 def _grain(select: exp.Select, projections: list[exp.Expression]) -> list[exp.Expression]:
     group = select.args.get("group")
     if group is None:
-        return [p for p in projections if not isinstance(p, exp.Literal) and not _has_aggregate(p)]
+        return [p for p in projections if not isinstance(p, exp.Literal | exp.Null) and not _has_aggregate(p)]
     out = []
     aliases = {p.alias.lower(): p.this for p in select.expressions if isinstance(p, exp.Alias)}
     for g in group.expressions:
