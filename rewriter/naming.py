@@ -110,6 +110,12 @@ def _figure(node: exp.Expression) -> str | None:
         if type(node) is cls:
             return name
     if isinstance(node, exp.Func) and not isinstance(node, exp.Binary):
+        # the name the function has in Postgres (sqlglot's class may be named otherwise:
+        # ExplodingGenerateSeries is generate_series)
+        rendered = node.sql("postgres")
+        head = rendered.split("(", 1)[0].strip()
+        if head and head.replace("_", "").replace(".", "").isalnum() and " " not in head:
+            return head.rsplit(".", 1)[-1].lower()
         sql_name = node.sql_name()
         return sql_name.lower() if sql_name else None
     return None

@@ -256,7 +256,11 @@ def _lookup(
     candidates = [(b, b.entity.member(name)) for b in state.bindings]
     found = [(b, m) for b, m in candidates if m is not None]
     if len(found) > 1:
-        raise AmbiguousColumn(f'column reference "{name}" is ambiguous', position=_position(column.this))
+        raise AmbiguousColumn(
+            f'column reference "{name}" is ambiguous',
+            hint="qualify it: " + " or ".join(f"{b.alias}.{name}" for b, _ in found),
+            position=_position(column.this),
+        )
     if found:
         return found[0]
     if name.lower() in aliases and _in_output_clause(column):
@@ -317,7 +321,12 @@ def _replace_measure(column: exp.Column, binding: Binding, measure: Measure) -> 
         if len(parent.expressions) != 1:
             raise SqlError("MEASURE() takes exactly one measure", sqlstate="42883")
         target = parent
-    elif isinstance(parent, exp.AggFunc) and parent.this is column and _only_argument(parent, column):
+    elif (
+        isinstance(parent, exp.AggFunc)
+        and parent.this is column
+        and _only_argument(parent, column)
+        and not isinstance(parent.parent, exp.Window)  # sum(m) OVER (…) is a window over the measure
+    ):
         if not _aggregate_matches(parent, measure):
             raise GroupingError(
                 f"measure {measure.name} is a {measure.measure_type}; it cannot be aggregated with "
