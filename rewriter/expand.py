@@ -38,6 +38,7 @@ AGGREGATES: dict[str, type[exp.AggFunc] | None] = {
 
 
 RUNNING_TOTAL_META = "lens_running_total"
+ROLLING_META = "lens_rolling_window"
 
 
 def accumulate(node: exp.Expression, order: list[exp.Expression]) -> exp.Expression:
@@ -77,21 +78,22 @@ class Expander:
         return self._expand_snippet(member, stack, in_aggregate=False)
 
     def _expand_measure(self, measure: Measure, stack: tuple[str, ...]) -> exp.Expression:
-        if measure.rolling_window is not None:
-            raise FeatureNotSupported(
-                f"measure {self.entity.name}.{measure.name} has a rolling_window, which is not supported yet",
-                hint="group by the time dimension and use a window function such as "
-                "sum(m) OVER (ORDER BY month ROWS BETWEEN 2 PRECEDING AND CURRENT ROW)",
-            )
         inner = self._expand_snippet(measure, stack, in_aggregate=True)
         kind = measure.measure_type
         if kind == "running_total":
             total = exp.Sum(this=inner)
             total.meta[RUNNING_TOTAL_META] = True  # the rewriter accumulates it over the query's grain
             return total
-        agg = AGGREGATES.get(kind)
         if kind == "number":
-            return inner
+            result = inner
+        else:
+            result = self._aggregate(kind, inner)
+        if measure.rolling_window is not None:
+            result.meta[ROLLING_META] = measure.rolling_window  # the rewriter windows it over the time grain
+        return result
+
+    def _aggregate(self, kind: str, inner: exp.Expression) -> exp.Expression:
+        agg = AGGREGATES.get(kind)
         if agg is None:
             raise FeatureNotSupported(f"measure type {kind!r} is not supported")
         if kind == "count_distinct":

@@ -38,7 +38,7 @@ from rewriter.errors import (
     UndefinedColumn,
     UndefinedTable,
 )
-from rewriter.expand import AGGREGATES, RUNNING_TOTAL_META, Expander, accumulate, entity_source
+from rewriter.expand import AGGREGATES, ROLLING_META, RUNNING_TOTAL_META, Expander, accumulate, entity_source
 from rewriter.joins import JoinNode, JoinTree, build_tree
 from rewriter.lens import Entity, Lens, Measure, Member
 from rewriter.naming import postgres_column_name
@@ -106,6 +106,7 @@ def rewrite(
         if state.uses_measure:
             _add_implicit_group_by(state.scope.expression)
             _accumulate_running_totals(state.scope.expression)
+            _window_rolling_measures(state)
         for binding in state.bindings:
             _replace_table(binding)
     return tree
@@ -424,6 +425,67 @@ def _accumulate_running_totals(select: exp.Expression) -> None:
             node.replace(accumulate(node.copy(), keys))
 
 
+def _window_rolling_measures(state: _ScopeState) -> None:
+    """A measure with a ``rolling_window`` becomes, per row of the time-grouped query, the same aggregate
+    over the entity's rows whose time falls in the window around that row's bucket (a correlated scalar
+    subquery; DuckDB decorrelates it into a join). The window is anchored at the bucket's end (``offset:
+    end``, the default) or start, reaching ``trailing`` back and ``leading`` forward; other group keys
+    and the WHERE filter apply inside the window too."""
+    select = state.scope.expression
+    nodes = [n for n in _own_nodes(select) if n.meta and ROLLING_META in n.meta]
+    if not nodes:
+        return
+    binding = state.bindings[0]
+    group = select.args.get("group")
+    keys = list(group.expressions) if group is not None else []
+    time_keys = [k for k in keys if isinstance(k, exp.TimestampTrunc | exp.DateTrunc)
+                 and any(c.table.lower() == binding.alias.lower() for c in k.find_all(exp.Column))]
+    if not time_keys:
+        raise FeatureNotSupported(
+            "a rolling_window measure needs the query grouped by a time bucket of its entity",
+            hint="GROUP BY date_trunc('month', <time field>) (or day, week, …)",
+        )
+    bucket = time_keys[0]
+    inner_alias = f"__rolling_{binding.alias}"
+
+    def rename(node: exp.Expression) -> exp.Expression:
+        def fn(n: exp.Expression) -> exp.Expression:
+            if isinstance(n, exp.Column) and n.table.lower() == binding.alias.lower():
+                return exp.column(n.this.copy(), table=exp.to_identifier(inner_alias))
+            return n
+
+        return node.copy().transform(fn)
+
+    unit = bucket.args["unit"].name if bucket.args.get("unit") is not None else "DAY"
+    where = select.args.get("where")
+    for node in nodes:
+        window = node.meta.pop(ROLLING_META)
+        start = bucket.copy()
+        anchor = start if window.offset == "start" else exp.Add(
+            this=start, expression=exp.Interval(this=exp.Literal.string("1"), unit=exp.Var(this=unit))
+        )
+        ts = rename(bucket.this)
+        conditions: list[exp.Expression] = []
+        if window.trailing and window.trailing.strip().lower() != "unbounded":
+            lower = exp.Sub(this=anchor.copy(), expression=exp.Interval(this=exp.Literal.string(window.trailing)))
+            conditions.append(exp.GTE(this=ts.copy(), expression=lower))
+        if window.leading and window.leading.strip().lower() == "unbounded":
+            pass
+        elif window.leading:
+            upper = exp.Add(this=anchor.copy(), expression=exp.Interval(this=exp.Literal.string(window.leading)))
+            conditions.append(exp.LT(this=ts.copy(), expression=upper))
+        else:
+            conditions.append(exp.LT(this=ts.copy(), expression=anchor.copy()))
+        conditions += [exp.NullSafeEQ(this=rename(k), expression=k.copy()) for k in keys if k is not bucket]
+        if where is not None:
+            conditions.append(rename(where.this))
+        e = binding.expander
+        inner = exp.Select(expressions=[rename(node)])
+        inner.set("from_", exp.From(this=entity_source(e.lens, e.entity, inner_alias, e.params)))
+        inner.set("where", exp.Where(this=exp.and_(*conditions)))
+        node.replace(exp.Subquery(this=inner))
+
+
 def _aggregates(node: exp.Expression) -> bool:
     return any(not _inside_window_or_query(agg, node) for agg in node.find_all(exp.AggFunc))
 
@@ -602,6 +664,11 @@ def _plan_joined_scope(state: _ScopeState, lens: Lens) -> None:
     tree_aliases = {n.alias.lower() for n in tree.nodes}
     joins = [j for j in select.args.get("joins") or [] if not (
         isinstance(j.this, exp.Table) and j.this.alias_or_name.lower() in tree_aliases)]
+    if state.uses_measure and any(n.meta and ROLLING_META in n.meta for n in _own_nodes(select)):
+        raise FeatureNotSupported(
+            "rolling_window measures in queries joining several entities are not supported yet",
+            hint="compute the rolling measure over its own entity in a CTE, then join",
+        )
     if state.uses_measure:
         if state.other_sources:
             raise FeatureNotSupported(

@@ -92,8 +92,21 @@ def test_relationship_extra_condition_joins_only_later_purchases(funnel):
     rows_equal(rows, [("c1", 200.0), ("c2", 200.0)], ordered=False)
 
 
-def test_rolling_window_is_a_clear_0A000(funnel):
+def test_rolling_window_over_the_time_grain(funnel):
+    # revenue_last_month: trailing 1 month, offset start -> for each day d, purchases in [d - 1 month, d)
+    rows = funnel.execute(
+        "SELECT activity_day::date AS d, revenue, revenue_last_month FROM purchased GROUP BY activity_day ORDER BY 1"
+    ).fetchall()
+    assert [(str(d), r, w) for d, r, w in rows] == [
+        ("2024-01-01", 50.0, None),  # nothing before Jan 1
+        ("2024-01-02", 30.0, 50.0),  # Jan 1's 50
+        ("2024-01-03", 150.0, 80.0),  # 50 + 30
+        ("2024-01-04", 200.0, 230.0),  # 50 + 30 + 150
+    ]
+
+
+def test_rolling_window_needs_a_time_bucket(funnel):
     with pytest.raises(psycopg.errors.FeatureNotSupported) as info:
         funnel.execute("SELECT revenue_last_month FROM purchased")
-    assert "rolling_window" in str(info.value) and info.value.diag.message_hint
+    assert "rolling_window" in str(info.value) and "date_trunc" in info.value.diag.message_hint
     assert funnel.execute("SELECT 1").fetchone() == (1,)
