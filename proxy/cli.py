@@ -36,7 +36,23 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--max-connections", type=int, default=100)
     serve.add_argument("--threads", type=int, default=None, help="DuckDB worker threads (default: all cores)")
     serve.add_argument("--log-level", default="INFO")
+    serve.add_argument("--auth", choices=("trust", "password", "md5", "scram-sha-256"), default="trust",
+                       help="client authentication (password methods need --users)")
+    serve.add_argument("--users", metavar="FILE", help="users file with SCRAM verifiers (see `lens-proxy passwd`)")
+    serve.add_argument("--tls-cert", metavar="PEM", help="server certificate (chain) for TLS")
+    serve.add_argument("--tls-key", metavar="PEM", help="private key of --tls-cert")
+    serve.add_argument("--tls-required", action="store_true", help="refuse connections that do not use TLS")
+    serve.add_argument("--idle-session-timeout", type=float, default=0, metavar="SECONDS",
+                       help="close sessions idle (outside a transaction) this long; 0: never")
+    serve.add_argument("--max-message-size", type=int, default=64 * 1024 * 1024, metavar="BYTES")
     serve.set_defaults(func=_serve)
+
+    passwd = sub.add_parser("passwd", help="set a user's password in a users file (stores verifiers, not the password)")
+    passwd.add_argument("user")
+    passwd.add_argument("--file", default="users.yaml", help="users file (default: users.yaml)")
+    passwd.add_argument("--no-md5", action="store_true",
+                        help="store only the SCRAM verifier (md5 auth stores a password-equivalent hash)")
+    passwd.set_defaults(func=_passwd)
 
     validate = sub.add_parser("validate", help="check lens definitions; non-zero exit on any issue")
     validate.add_argument("paths", nargs="+")
@@ -93,9 +109,15 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"lens-proxy: {e}", file=sys.stderr)
         return 1
 
+    try:
+        server_options = _server_options(args)
+    except (OSError, ValueError) as e:
+        print(f"lens-proxy: {e}", file=sys.stderr)
+        return 1
+
     async def run() -> None:
         server = LensProxyServer(
-            lenses, backend, host=args.host, port=args.port, max_connections=args.max_connections
+            lenses, backend, host=args.host, port=args.port, max_connections=args.max_connections, **server_options
         )
         await server.start()
         print(f"lens-proxy: serving {', '.join(lenses)} on {args.host}:{server.port}", flush=True)
@@ -111,6 +133,50 @@ def _serve(args: argparse.Namespace) -> int:
 
     asyncio.run(run())
     backend.close()
+    return 0
+
+
+def _server_options(args: argparse.Namespace) -> dict:
+    from proxy.auth import load_users
+
+    options: dict = {"auth_method": args.auth, "idle_session_timeout": args.idle_session_timeout,
+                     "max_message_size": args.max_message_size, "tls_required": args.tls_required}
+    if args.auth != "trust":
+        if not args.users:
+            raise ValueError(f"--auth {args.auth} needs --users FILE")
+        options["users"] = load_users(args.users)
+    elif args.users:
+        options["users"] = load_users(args.users)
+    if bool(args.tls_cert) != bool(args.tls_key):
+        raise ValueError("--tls-cert and --tls-key go together")
+    if args.tls_cert:
+        import ssl
+
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(args.tls_cert, args.tls_key)
+        options["ssl_context"] = context
+    elif args.tls_required:
+        raise ValueError("--tls-required needs --tls-cert and --tls-key")
+    return options
+
+
+def _passwd(args: argparse.Namespace) -> int:
+    import getpass
+
+    from proxy.auth import write_user
+
+    if sys.stdin.isatty():
+        password = getpass.getpass(f"password for {args.user}: ")
+        if getpass.getpass("again: ") != password:
+            print("lens-proxy: passwords do not match", file=sys.stderr)
+            return 1
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    if not password:
+        print("lens-proxy: empty password", file=sys.stderr)
+        return 1
+    write_user(args.file, args.user, password, md5=not args.no_md5)
+    print(f"lens-proxy: stored verifier for {args.user} in {args.file}")
     return 0
 
 

@@ -9,7 +9,9 @@ engine as text, so anything not classified as a query can never run there.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
+import functools
 import logging
 from dataclasses import dataclass
 
@@ -18,6 +20,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokens import Token, TokenType
 
+from proxy.catalog.dialect import DIALECT as CATALOG_POSTGRES  # parses ::oid[] (asyncpg introspection)
 from proxy.errors import FeatureNotSupported, InsufficientPrivilege, ReadOnlyTransaction, SqlError, SyntaxErr
 from rewriter.rewrite import is_denied_function
 
@@ -47,6 +50,11 @@ class Kind(enum.Enum):
     RELEASE = "release"
     DISCARD = "discard"
     DEALLOCATE = "deallocate"
+    DECLARE = "declare"  # DECLARE name CURSOR FOR query (ast: the query)
+    FETCH = "fetch"
+    MOVE = "move"
+    CLOSE = "close"
+    COPY = "copy"  # COPY (query) TO STDOUT (ast: the query)
     EMPTY = "empty"
 
 
@@ -71,16 +79,35 @@ _ENGINE_WORDS = {
     "ATTACH", "DETACH", "INSTALL", "LOAD", "PRAGMA", "EXPORT", "CALL", "USE", "CHECKPOINT", "FORCE",
     "SUMMARIZE", "DESCRIBE", "PIVOT", "UNPIVOT", "FROM", "DO", "UPDATE_EXTENSIONS",
 }
-_UNSUPPORTED_WORDS = {"LISTEN", "NOTIFY", "UNLISTEN", "PREPARE", "EXECUTE", "DECLARE", "FETCH", "MOVE", "CLOSE", "COPY"}
+_UNSUPPORTED_WORDS = {"LISTEN", "NOTIFY", "UNLISTEN", "PREPARE", "EXECUTE"}
 _SIMPLE = {
     "SET": Kind.SET, "RESET": Kind.RESET, "SHOW": Kind.SHOW, "BEGIN": Kind.BEGIN, "START": Kind.BEGIN,
     "COMMIT": Kind.COMMIT, "END": Kind.COMMIT, "ROLLBACK": Kind.ROLLBACK, "ABORT": Kind.ROLLBACK,
     "SAVEPOINT": Kind.SAVEPOINT, "RELEASE": Kind.RELEASE, "DISCARD": Kind.DISCARD, "DEALLOCATE": Kind.DEALLOCATE,
+    "FETCH": Kind.FETCH, "MOVE": Kind.MOVE, "CLOSE": Kind.CLOSE,
 }
 
 
+@functools.lru_cache(maxsize=1024)
+def _split_cached(sql: str) -> tuple[Statement, ...]:
+    return tuple(_split(sql))
+
+
 def split(sql: str) -> list[Statement]:
-    """Split and classify a message's statements. Raises SqlError (with position) for refused ones."""
+    """Split and classify a message's statements. Raises SqlError (with position) for refused ones.
+
+    Parsed statements are cached by text (an LRU: dashboards repeat the same SQL), so a repeated query
+    skips tokenizing and parsing; each caller gets its own copy of the ASTs (copying is far cheaper than
+    parsing), so no consumer can change another's tree.
+    """
+    if len(sql) > 100_000:
+        return _split(sql)
+    return [
+        dataclasses.replace(s, ast=s.ast.copy()) if s.ast is not None else s for s in _split_cached(sql)
+    ]
+
+
+def _split(sql: str) -> list[Statement]:
     try:
         tokens = _TOKENIZER().tokenize(sql)
     except TokenError as e:
@@ -116,12 +143,10 @@ def _classify(text: str, offset: int, tokens: list[Token]) -> Statement:
         return _explain(text, offset, tokens)
     if first in _SIMPLE:
         return Statement(_SIMPLE[first], text, offset, words)
+    if first == "DECLARE":
+        return _declare(text, offset, tokens)
     if first == "COPY":
-        if any(t.text.upper() == "FROM" for t in tokens[1:]) and not _is_copy_query(tokens):
-            raise InsufficientPrivilege("COPY FROM is not allowed: lens data is read-only", position=offset + 1)
-        raise FeatureNotSupported(
-            "COPY is not supported yet", hint="run the SELECT and export from the client", position=offset + 1
-        )
+        return _copy(text, offset, tokens)
     if first in _WRITE_WORDS:
         raise ReadOnlyTransaction(
             f"cannot execute {first} in a read-only transaction",
@@ -149,8 +174,56 @@ def _refuse_denied_calls(tokens: list[Token], offset: int) -> None:
             )
 
 
-def _is_copy_query(tokens: list[Token]) -> bool:
-    return len(tokens) > 1 and tokens[1].token_type == TokenType.L_PAREN and tokens[-1].text.upper() != "STDIN"
+def _declare(text: str, offset: int, tokens: list[Token]) -> Statement:
+    """``DECLARE name [BINARY] [NO SCROLL] CURSOR [WITH|WITHOUT HOLD] FOR query``: the query is parsed."""
+    words = tuple(t.text for t in tokens)
+    upper = [w.upper() for w in words]
+    if "FOR" not in upper or "CURSOR" not in upper or len(tokens) < 5:
+        raise SyntaxErr("syntax error at end of input", position=offset + len(text) + 1)
+    i = upper.index("FOR", upper.index("CURSOR"))
+    if i + 1 >= len(tokens):
+        raise SyntaxErr("syntax error at end of input", position=offset + len(text) + 1)
+    start = tokens[i + 1].start - tokens[0].start
+    inner = _classify(text[start:], offset + start, tokens[i + 1 :])
+    if inner.kind is not Kind.QUERY:
+        raise SyntaxErr(f'syntax error at or near "{tokens[i + 1].text}"', position=offset + start + 1)
+    return Statement(Kind.DECLARE, text, offset, words, inner.ast, ast_offset=inner.ast_offset)
+
+
+def _copy(text: str, offset: int, tokens: list[Token]) -> Statement:
+    """``COPY (query) TO STDOUT [options]`` is a query streamed as COPY data; COPY FROM is refused."""
+    words = tuple(t.text for t in tokens)
+    upper = [w.upper() for w in words]
+    if len(tokens) < 2 or tokens[1].token_type != TokenType.L_PAREN:
+        if "FROM" in upper:
+            raise InsufficientPrivilege("COPY FROM is not allowed: lens data is read-only", position=offset + 1)
+        raise FeatureNotSupported(
+            "COPY of a table is not supported", hint="use COPY (SELECT ...) TO STDOUT", position=offset + 1
+        )
+    depth, close = 0, -1
+    for j in range(1, len(tokens)):
+        if tokens[j].token_type == TokenType.L_PAREN:
+            depth += 1
+        elif tokens[j].token_type == TokenType.R_PAREN:
+            depth -= 1
+            if depth == 0:
+                close = j
+                break
+    if close < 0 or close == 2:
+        raise SyntaxErr("syntax error at end of input", position=offset + len(text) + 1)
+    rest = upper[close + 1 :]
+    if rest[:1] == ["FROM"]:
+        raise InsufficientPrivilege("COPY FROM is not allowed: lens data is read-only", position=offset + 1)
+    if rest[:2] != ["TO", "STDOUT"]:
+        raise FeatureNotSupported(
+            "COPY TO a file is not supported", hint="use COPY ... TO STDOUT (psql: \\copy)", position=offset + 1
+        )
+    start = tokens[2].start - tokens[0].start
+    end = tokens[close - 1].end + 1 - tokens[0].start
+    inner = _classify(text[start:end], offset + start, tokens[2:close])
+    if inner.kind is not Kind.QUERY:
+        raise SyntaxErr(f'syntax error at or near "{tokens[2].text}"', position=offset + start + 1)
+    return Statement(Kind.COPY, text, offset, words, inner.ast, ast_offset=inner.ast_offset)
 
 
 def _explain(text: str, offset: int, tokens: list[Token]) -> Statement:
@@ -182,7 +255,7 @@ def _explain(text: str, offset: int, tokens: list[Token]) -> Statement:
 def parse_query(text: str, offset: int = 0) -> exp.Expression:
     """Parse one query in the Postgres dialect; syntax errors carry the position in the client's message."""
     try:
-        ast = sqlglot.parse_one(text, read="postgres")
+        ast = sqlglot.parse_one(text, read=CATALOG_POSTGRES)
     except ParseError as e:
         err = e.errors[0] if e.errors else {}
         raise SyntaxErr(

@@ -1,14 +1,17 @@
 """The asyncio TCP server: accept, read → frame → session, write, drain. Protocol logic lives in ``Session``.
 
-Each connection runs two tasks: a reader that frames bytes into messages and queues them, and a processor
-that hands them to the session in order. Reading on while a query runs is what lets the server notice a
-client that disconnected mid-query and cancel its query at once.
+The startup phase (SSLRequest, then StartupMessage or CancelRequest) is read inline, because an accepted
+SSLRequest switches the stream to TLS (``StreamWriter.start_tls``) before anything else is read. After
+that each connection runs two tasks: a reader that frames bytes into messages and queues them, and a
+processor that hands them to the session in order. Reading on while a query runs is what lets the server
+notice a client that disconnected mid-query and cancel its query at once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -46,17 +49,27 @@ class LensProxyServer:
         max_connections: int = 100,
         worker_threads: int = 16,
         max_message_size: int = 64 * 1024 * 1024,
+        ssl_context: ssl.SSLContext | None = None,
+        tls_required: bool = False,
+        auth_method: str = "trust",
+        users: dict[str, Any] | None = None,
+        idle_session_timeout: float = 0,
     ) -> None:
         self.host, self.port = host, port
         self.max_connections = max_connections
         self.max_message_size = max_message_size
+        self.ssl_context = ssl_context
+        self.tls_required = tls_required
+        self.idle_session_timeout = idle_session_timeout
         self._pool = ThreadPoolExecutor(max_workers=worker_threads, thread_name_prefix="lens-query")
         self.context = ServerContext(
             lenses=lenses,
             backend=backend,
             run_blocking=self._run_blocking,
             engine_settings=getattr(backend, "setting_names", frozenset()),
-            catalog=Catalog(lenses),
+            catalog=Catalog(lenses, backend=backend),
+            auth_method=auth_method,
+            users=users or {},
         )
         self._server: asyncio.base_events.Server | None = None
         self._connections: set[asyncio.Task[None]] = set()
@@ -93,8 +106,15 @@ class LensProxyServer:
         peer = str(writer.get_extra_info("peername"))
         session = Session(self.context, _StreamOutput(writer), peer)
         queue: asyncio.Queue[object] = asyncio.Queue()
-        reading = asyncio.create_task(self._read(reader, queue, session))
+        framing = MessageReader(max_message_size=self.max_message_size)
+        reading: asyncio.Task[None] | None = None
         try:
+            first = await self._startup_phase(reader, writer, framing, peer)
+            if first is None:
+                return
+            for msg in first:
+                queue.put_nowait(msg)
+            reading = asyncio.create_task(self._read(reader, queue, session, framing))
             await self._process(queue, session, writer)
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
@@ -103,7 +123,8 @@ class LensProxyServer:
         except Exception:
             log.exception("connection %s failed", peer)
         finally:
-            reading.cancel()
+            if reading is not None:
+                reading.cancel()
             session.close()
             self._connections.discard(task)
             try:
@@ -112,8 +133,49 @@ class LensProxyServer:
             except (ConnectionError, asyncio.TimeoutError, asyncio.CancelledError, OSError):
                 pass
 
-    async def _read(self, reader: asyncio.StreamReader, queue: asyncio.Queue[object], session: Session) -> None:
-        framing = MessageReader(max_message_size=self.max_message_size)
+    async def _startup_phase(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, framing: MessageReader, peer: str
+    ) -> list[object] | None:
+        """Read until a StartupMessage or CancelRequest, answering SSLRequest/GSSENCRequest on the way (and
+        switching to TLS when configured). Returns the messages for the session, None to hang up."""
+        encrypted = False
+        while True:
+            data = await reader.read(1 << 16)
+            if not data:
+                return None
+            try:
+                msgs = framing.feed(data)
+            except m.ProtocolViolation as e:
+                writer.write(m.error_response(m.error_fields("FATAL", "08P01", str(e))))
+                await writer.drain()
+                return None
+            for i, msg in enumerate(msgs):
+                if isinstance(msg, m.SSLRequest | m.GSSENCRequest):
+                    accept = isinstance(msg, m.SSLRequest) and self.ssl_context is not None and not encrypted
+                    if accept and (i != len(msgs) - 1 or framing.buffered):
+                        # CVE-2021-23214: bytes sent before the handshake must not be read as if encrypted
+                        err = "received unencrypted data after SSL request"
+                        writer.write(m.error_response(m.error_fields("FATAL", "08P01", err)))
+                        await writer.drain()
+                        return None
+                    writer.write(m.ssl_response(accept))
+                    await writer.drain()
+                    if accept:
+                        await writer.start_tls(self.ssl_context)
+                        encrypted = True
+                    continue
+                if isinstance(msg, m.StartupMessage) and self.tls_required and not encrypted:
+                    user, database = msg.params.get("user", ""), msg.params.get("database") or msg.params.get("user", "")
+                    host = peer.strip("()").split(",")[0].strip("'")
+                    text = f'no pg_hba.conf entry for host "{host}", user "{user}", database "{database}", no encryption'
+                    writer.write(m.error_response(m.error_fields("FATAL", "28000", text)))
+                    await writer.drain()
+                    return None
+                return msgs[i:]
+
+    async def _read(
+        self, reader: asyncio.StreamReader, queue: asyncio.Queue[object], session: Session, framing: MessageReader
+    ) -> None:
         try:
             while True:
                 data = await reader.read(1 << 16)
@@ -133,7 +195,16 @@ class LensProxyServer:
 
     async def _process(self, queue: asyncio.Queue[object], session: Session, writer: asyncio.StreamWriter) -> None:
         while True:
-            msg = await queue.get()
+            if self.idle_session_timeout > 0 and session.idle:
+                try:
+                    msg = await asyncio.wait_for(queue.get(), self.idle_session_timeout)
+                except asyncio.TimeoutError:
+                    text = "terminating connection due to idle-session timeout"
+                    writer.write(m.error_response(m.error_fields("FATAL", "57P05", text)))
+                    await writer.drain()
+                    return
+            else:
+                msg = await queue.get()
             if msg is _EOF:
                 return
             if isinstance(msg, SqlError):  # framing failed: FATAL, then close

@@ -1,17 +1,24 @@
-"""One client connection's state machine: startup, simple and extended query, transaction status, settings.
+"""One client connection's state machine: startup, authentication, simple and extended query, cursors,
+COPY out, transaction status, settings.
 
 It never touches a socket: the server feeds it decoded frontend messages and gives it an ``Output`` to write
 backend messages to (and to await for back-pressure while a result streams). Everything the engine does runs
 in the server's thread pool, so a slow query here never stalls another session.
 
-States (``SessionState``): STARTUP until a StartupMessage is accepted, then READY; any error while
-processing an extended-query message moves the session to SKIP_TO_SYNC, where messages are discarded until
-Sync (as Postgres does); CLOSED after Terminate or a FATAL error.
+States (``SessionState``): STARTUP until a StartupMessage is accepted, AUTHENTICATING while a password
+exchange runs, then READY; any error while processing an extended-query message moves the session to
+SKIP_TO_SYNC, where messages are discarded until Sync (as Postgres does); CLOSED after Terminate or a
+FATAL error.
+
+Portals and cursors are the same thing, as in Postgres: ``DECLARE c CURSOR FOR ...`` creates portal ``c``
+(Describe P and FETCH both find it). A named portal streams from its own engine cursor, so other queries
+of the session can run while it is open without ending its stream.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import enum
 import logging
 import secrets
@@ -19,15 +26,16 @@ import struct
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol, TypeVar
 
 import pyarrow as pa
+import sqlglot
 from sqlglot import exp
 
 from proxy import pgfunctions
+from proxy.auth import Authenticator
 from proxy.backends.duck import next_batch
+from proxy.catalog import CatalogContext
 from proxy.errors import (
     FeatureNotSupported,
     InFailedTransaction,
@@ -37,16 +45,21 @@ from proxy.errors import (
     SqlError,
     internal_error,
 )
+from proxy.pgtypes_sql import count_params, fix_pg_types, infer_param_types, param_number
 from proxy.router import Kind, Statement, split, statement_error
-from proxy.catalog import CatalogContext
 from proxy.settings import SERVER_VERSION, SessionSettings
 from proxy.wire import messages as m
 from proxy.wire import types as pgtypes
+from proxy.wire.copy import copy_header, encode_copy_batch, parse_copy_options
 from proxy.wire.encode import encode_batch_text, encode_rows_text
+from proxy.wire.encode_binary import column_formats, encode_batch
+from proxy.wire.params import decode_param
+from rewriter.cache import Compiled, RewriteCache
 from rewriter.lens import Lens
 from rewriter.rewrite import rewrite
 
 log = logging.getLogger("lens_proxy.session")
+REWRITE_CACHE = RewriteCache(maxsize=1024)
 T = TypeVar("T")
 
 
@@ -58,13 +71,15 @@ class Output(Protocol):
 
 class SessionState(enum.Enum):
     STARTUP = "startup"
+    AUTHENTICATING = "authenticating"
     READY = "ready"
     SKIP_TO_SYNC = "skip_to_sync"
     CLOSED = "closed"
 
 
 _TRANSITIONS = {
-    SessionState.STARTUP: {SessionState.READY, SessionState.CLOSED},
+    SessionState.STARTUP: {SessionState.AUTHENTICATING, SessionState.READY, SessionState.CLOSED},
+    SessionState.AUTHENTICATING: {SessionState.READY, SessionState.CLOSED},
     SessionState.READY: {SessionState.SKIP_TO_SYNC, SessionState.CLOSED, SessionState.READY},
     SessionState.SKIP_TO_SYNC: {SessionState.READY, SessionState.CLOSED, SessionState.SKIP_TO_SYNC},
     SessionState.CLOSED: {SessionState.CLOSED},
@@ -89,11 +104,16 @@ class Portal:
     pending: pa.RecordBatch | None = None  # rows fetched but not yet sent (Execute with a row limit)
     rows_sent: int = 0
     done: bool = False
+    cursor: Any = None  # this portal's own engine cursor (named portals and DECLAREd cursors)
+    holdable: bool = False  # DECLARE ... WITH HOLD: survives the end of the transaction
+    declared: bool = False  # created by DECLARE (a cursor), not by Bind
 
 
 @dataclass
 class _Transaction:
     status: bytes = b"I"  # I: idle, T: in a block, E: failed block
+    savepoints: list[str] = field(default_factory=list)
+    local_saved: dict[str, str] = field(default_factory=dict)  # SET LOCAL: values to restore at the end
 
 
 @dataclass
@@ -108,6 +128,9 @@ class ServerContext:
     engine_settings: frozenset[str] = frozenset()
     started_at: float = field(default_factory=time.time)
     version: str = "lens-proxy"
+    auth_method: str = "trust"
+    users: dict[str, Any] = field(default_factory=dict)  # user -> proxy.auth.UserEntry
+    auth_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
 
 
 class Session:
@@ -128,6 +151,11 @@ class Session:
         self._cursor: Any = None
         self._catalog_cursor: Any = None
         self._running = False
+        self._shared_reader: pa.RecordBatchReader | None = None  # the open result on self.cursor
+        self._auth: Authenticator | None = None
+        self._startup_params: dict[str, str] = {}
+        self._startup_minor = 0
+        self._startup_unknown: list[str] = []
 
     # -- plumbing -------------------------------------------------------------------------------------
 
@@ -154,21 +182,35 @@ class Session:
     def catalog_context(self) -> CatalogContext:
         return CatalogContext(self.database, self.user, self.pid, self.settings, SERVER_VERSION)
 
+    @property
+    def idle(self) -> bool:
+        """Ready, outside a transaction block, nothing running: what idle_session_timeout measures."""
+        return self.state is SessionState.READY and self.tx.status == b"I" and not self._running
+
     def cancel(self) -> None:
         """Interrupt the running query (CancelRequest, disconnect, statement_timeout)."""
         if self._running:
-            for cursor in (self._cursor, self._catalog_cursor):
+            cursors = [self._cursor, self._catalog_cursor, *(p.cursor for p in self.portals.values())]
+            for cursor in cursors:
                 if cursor is not None:
                     cursor.interrupt()
 
     def close(self) -> None:
         self.cancel()
         self.server.sessions.pop(self.pid, None)
+        for name in list(self.portals):
+            self._drop_portal(name)
         for cursor in (self._cursor, self._catalog_cursor):
             if cursor is not None:
                 cursor.close()
         self._cursor = self._catalog_cursor = None
         self.state = SessionState.CLOSED
+
+    def _drop_portal(self, name: str) -> None:
+        portal = self.portals.pop(name, None)
+        if portal is not None and portal.cursor is not None:
+            portal.cursor.close()
+            portal.cursor = None
 
     def _send_error(self, err: SqlError) -> None:
         fields = m.error_fields(err.severity, err.sqlstate, err.message, err.detail, err.hint, err.position)
@@ -181,6 +223,8 @@ class Session:
         try:
             if self.state is SessionState.STARTUP:
                 return await self._handle_startup(msg)
+            if self.state is SessionState.AUTHENTICATING:
+                return self._handle_auth(msg)
             if isinstance(msg, m.Terminate):
                 self.close()
                 return False
@@ -200,7 +244,7 @@ class Session:
 
     def _fail(self, err: SqlError, msg: object) -> bool:
         self._send_error(err)
-        if err.severity == "FATAL":
+        if err.severity == "FATAL" or self.state in (SessionState.STARTUP, SessionState.AUTHENTICATING):
             self.close()
             return False
         if self.tx.status == b"T":
@@ -229,7 +273,10 @@ class Session:
         elif isinstance(msg, m.Flush):
             await self.out.drain()
         elif isinstance(msg, m.Close):
-            (self.statements if msg.kind == "S" else self.portals).pop(msg.name, None)
+            if msg.kind == "S":
+                self.statements.pop(msg.name, None)
+            else:
+                self._drop_portal(msg.name)
             self.out.write(m.close_complete())
         elif isinstance(msg, m.CopyData | m.CopyDone | m.CopyFail):
             pass  # stray COPY traffic: Postgres ignores it outside COPY IN
@@ -243,9 +290,11 @@ class Session:
         self.out.write(m.ready_for_query(self.tx.status))
 
     def _sync(self) -> None:
-        self.portals.pop("", None)
-        if self.tx.status == b"I":
-            self.portals.clear()
+        self._drop_portal("")
+        if self.tx.status == b"I":  # the implicit transaction ends: so do its portals (not WITH HOLD cursors)
+            for name, portal in list(self.portals.items()):
+                if not portal.holdable:
+                    self._drop_portal(name)
         self._ready()
 
     # -- startup --------------------------------------------------------------------------------------
@@ -256,7 +305,9 @@ class Session:
             return True
         if isinstance(msg, m.CancelRequest):
             target = self.server.sessions.get(msg.pid)
-            if target is not None and target.secret == msg.secret:
+            if target is not None and secrets.compare_digest(
+                struct.pack("!i", target.secret), struct.pack("!i", msg.secret)
+            ):
                 target.cancel()
             return False
         if not isinstance(msg, m.StartupMessage):
@@ -272,6 +323,33 @@ class Session:
         if not self.user:
             raise SqlError("no PostgreSQL user name specified in startup packet", sqlstate="28000", severity="FATAL")
         self.database = params.get("database") or self.user
+        self._startup_params = dict(params)
+        self._startup_minor = minor
+        self._startup_unknown = [k for k in params if k.startswith("_pq_.")]
+        auth = Authenticator(self.server.auth_method, self.server.users, self.user, self.server.auth_secret)
+        if auth.trusted:
+            return self._finish_startup()
+        self._auth = auth
+        self.out.write(auth.start())
+        self._set_state(SessionState.AUTHENTICATING)
+        return True
+
+    def _handle_auth(self, msg: object) -> bool:
+        assert self._auth is not None
+        if not isinstance(msg, m.PasswordMessage):
+            raise ProtocolViolationError(
+                f"expected password response, got message type {type(msg).__name__}", severity="FATAL"
+            )
+        reply, done = self._auth.step(msg)
+        if reply:
+            self.out.write(reply)
+        if done:
+            self._auth = None
+            return self._finish_startup()
+        return True
+
+    def _finish_startup(self) -> bool:
+        params = self._startup_params
         lens = self.server.lenses.get(self.database)
         if lens is None:
             served = ", ".join(sorted(self.server.lenses))
@@ -283,9 +361,8 @@ class Session:
         startup_settings.update(_parse_options(params.get("options", "")))
         self.settings = SessionSettings(startup_settings, engine_settings=self.server.engine_settings)
         self.settings._values["session_authorization"] = self.user
-        unknown = [k for k in msg.params if k.startswith("_pq_.")]
-        if minor > 0 or unknown:
-            self.out.write(_negotiate_protocol_version(0, unknown))
+        if self._startup_minor > 0 or self._startup_unknown:
+            self.out.write(_negotiate_protocol_version(0, self._startup_unknown))
         self.out.write(m.authentication_ok())
         for name, value in self.settings.reported():
             self.out.write(m.parameter_status(name, value))
@@ -316,43 +393,90 @@ class Session:
                 if self.tx.status == b"T":
                     self.tx.status = b"E"
                 break
+        if self.tx.status == b"I":
+            for name, portal in list(self.portals.items()):
+                if portal.declared and not portal.holdable:
+                    self._drop_portal(name)
         self._ready()
 
     # -- statements -----------------------------------------------------------------------------------
 
     async def _run_statement(
-        self, statement: Statement, *, params: list[Any], max_rows: int, describe: bool, portal: Portal | None
+        self, statement: Statement, *, params: list[Any], max_rows: int, describe: bool, portal: Portal | None,
+        formats: tuple[int, ...] = (),
     ) -> None:
         kind = statement.kind
         if kind is Kind.EMPTY:
             self.out.write(m.empty_query_response())
             return
         if self.tx.status == b"E" and kind not in (Kind.ROLLBACK, Kind.COMMIT):
-            if not (kind is Kind.ROLLBACK or (kind is Kind.RELEASE)):
-                raise InFailedTransaction(
-                    "current transaction is aborted, commands ignored until end of transaction block"
-                )
+            raise InFailedTransaction(
+                "current transaction is aborted, commands ignored until end of transaction block"
+            )
         if kind is Kind.QUERY:
             await self._run_query(statement, params, max_rows, describe, portal)
         elif kind is Kind.EXPLAIN:
+            self._close_shared_reader()
             await self._explain(statement, describe)
+        elif kind is Kind.DECLARE:
+            await self._declare(statement, params)
+        elif kind is Kind.FETCH or kind is Kind.MOVE:
+            await self._fetch(statement, describe, formats)
+        elif kind is Kind.CLOSE:
+            self._close_cursor(statement)
+        elif kind is Kind.COPY:
+            await self._copy_out(statement, params)
         else:
             self._run_command(statement, describe)
 
+    def lens_params(self) -> dict[str, str]:
+        """``SET lens.month = 3`` values, for the lens's ``{{month:default}}`` snippet parameters."""
+        return {k[len("lens."):]: v for k, v in self.settings._values.items() if k.startswith("lens.") and v != ""}
+
     def compile(self, statement: Statement) -> str:
         """Client query AST -> backend SQL text (session functions evaluated, lens tables rewritten)."""
-        assert statement.ast is not None and self.lens is not None
-        tree = pgfunctions.evaluate(statement.ast, self)
-        tree = rewrite(tree, self.lens)
-        return tree.sql(dialect=self.server.backend.dialect)
+        return self.compiled(statement).sql
 
-    async def _start_query(self, statement: Statement, params: list[Any]) -> pa.RecordBatchReader:
+    def compiled(self, statement: Statement) -> Compiled:
+        """The rewrite of ``statement``, from the LRU when the same text was rewritten for the same lens, user
+        and lens parameters (queries reading per-session values are never cached)."""
+        assert statement.ast is not None and self.lens is not None
+        params = self.lens_params()
+        key = None
+        if not _reads_session_values(statement.ast):
+            key = (statement.text, self.lens.name, self.user, tuple(sorted(params.items())), self.server.backend.dialect)
+            hit = REWRITE_CACHE.get(key)
+            if hit is not None:
+                return hit
+        tree = pgfunctions.evaluate(statement.ast, self)
+        notes: list[str] = []
+        tree = rewrite(tree, self.lens, params=params, notes=notes)
+        result = Compiled(tree.sql(dialect=self.server.backend.dialect), tuple(notes))
+        if key is not None:
+            REWRITE_CACHE.put(key, result)
+        return result
+
+    async def _start_query(self, statement: Statement, params: list[Any], cursor: Any = None) -> pa.RecordBatchReader:
+        assert statement.ast is not None
+        tree = self._set_config(statement.ast, params)
+        if tree is not statement.ast:
+            statement = dataclasses.replace(statement, ast=tree)
         catalog = self.server.catalog
         if catalog is not None and catalog.handles(statement.ast):
             return await self._guarded(self.catalog_cursor.execute, statement.ast, params or None, self.catalog_context())
-        sql = self.compile(statement)
+        sql = self.compile(_with_pg_types_fixed(statement))
         log.debug("backend SQL: %s", sql)
-        return await self._guarded(self.cursor.execute, sql, params or None)
+        if cursor is not None:
+            return await self._guarded(cursor.execute, sql, params or None)
+        self._close_shared_reader()  # the engine cursor runs one result at a time
+        reader = await self._guarded(self.cursor.execute, sql, params or None)
+        self._shared_reader = reader
+        return reader
+
+    def _close_shared_reader(self) -> None:
+        if self._shared_reader is not None:
+            self._shared_reader.close()
+            self._shared_reader = None
 
     async def _guarded(self, fn: Callable[..., T], *args: Any) -> T:
         """Run a blocking engine call, honouring statement_timeout; errors come back as SqlErrors."""
@@ -369,75 +493,218 @@ class Session:
         finally:
             self._running = False
 
+    async def _open(self, portal: Portal) -> None:
+        """Start the portal's query (named portals on their own engine cursor, so they outlive others)."""
+        statement = portal.prepared.statement
+        cursor = None
+        if portal.name and portal.cursor is None:
+            portal.cursor = cursor = self.server.backend.cursor()
+        portal.reader = await self._start_query(statement, portal.params, cursor)
+        portal.schema = portal.reader.schema
+
     async def _run_query(
         self, statement: Statement, params: list[Any], max_rows: int, describe: bool, portal: Portal | None
     ) -> None:
-        if portal is not None and portal.reader is not None:
-            reader = portal.reader
-        else:
-            reader = await self._start_query(statement, params)
-            if portal is not None:
-                portal.reader, portal.schema = reader, reader.schema
+        if portal is None:
+            portal = Portal("", PreparedStatement("", statement, []), params, ())
+        if portal.reader is None:
+            await self._open(portal)
         if describe:
-            self.out.write(_row_description(reader.schema))
-        timezone = self.settings.timezone
-        sent = portal.rows_sent if portal is not None else 0
+            self.out.write(_row_description(portal.schema, portal.result_formats))
         limit = max_rows if max_rows > 0 else None
-        batch_rows = 0
-        while limit is None or batch_rows < limit:
-            batch = portal.pending if portal is not None and portal.pending is not None else None
-            if batch is not None:
-                portal.pending = None  # type: ignore[union-attr]
+        sent, more = await self._stream(portal, limit, portal.result_formats)
+        portal.rows_sent += sent
+        if more:
+            self.out.write(m.portal_suspended())
+            return
+        self.out.write(m.command_complete(f"SELECT {portal.rows_sent}"))
+
+    async def _stream(
+        self, portal: Portal, limit: int | None, formats: tuple[int, ...], *, send: bool = True
+    ) -> tuple[int, bool]:
+        """Send up to ``limit`` rows (all when None) of the portal's query: (rows sent, whether more remain)."""
+        assert portal.reader is not None and portal.schema is not None
+        binary = any(f == 1 for f in column_formats(formats, len(portal.schema)))
+        timezone = self.settings.timezone
+        sent = 0
+        while limit is None or sent < limit:
+            if portal.pending is not None:
+                batch, portal.pending = portal.pending, None
             else:
-                batch = await self._guarded(next_batch, reader)
+                batch = await self._guarded(next_batch, portal.reader)
             if batch is None:
-                break
-            if limit is not None and batch_rows + batch.num_rows > limit:
-                take = limit - batch_rows
-                if portal is not None:
-                    portal.pending = batch.slice(take)
+                portal.done = True
+                return sent, False
+            if limit is not None and sent + batch.num_rows > limit:
+                take = limit - sent
+                portal.pending = batch.slice(take)
                 batch = batch.slice(0, take)
-            if batch.num_rows:
-                data = await self._blocking(encode_batch_text, batch, timezone)
+            if batch.num_rows and send:
+                if binary:
+                    data = await self._blocking(encode_batch, batch, formats, timezone)
+                else:
+                    data = await self._blocking(encode_batch_text, batch, timezone)
                 self.out.write(data)
                 await self.out.drain()
-            batch_rows += batch.num_rows
-        sent += batch_rows
-        if portal is not None:
-            portal.rows_sent = sent
-            if limit is not None and batch_rows >= limit and (portal.pending is not None or not portal.done):
-                more = portal.pending is not None or await self._peek(portal)
-                if more:
-                    self.out.write(m.portal_suspended())
-                    return
-            portal.done = True
-        self.out.write(m.command_complete(f"SELECT {sent}"))
+            sent += batch.num_rows
+        if portal.pending is not None or await self._peek(portal):
+            return sent, True
+        portal.done = True
+        return sent, False
 
     async def _peek(self, portal: Portal) -> bool:
         assert portal.reader is not None
+        if portal.done:
+            return False
         batch = await self._guarded(next_batch, portal.reader)
         if batch is None:
             return False
         portal.pending = batch
         return True
 
-    async def _explain(self, statement: Statement, describe: bool) -> None:
-        sql = self.compile(statement)
-        import sqlglot
+    def _set_config(self, tree: exp.Expression, params: list[Any], *, apply: bool = True) -> exp.Expression:
+        """``set_config(name, value, is_local)`` calls are a session hook: applied here (when ``apply``),
+        replaced by the resulting value, so the engine never sees them."""
+        calls = [c for c in tree.find_all(exp.Anonymous) if c.name.lower() == "set_config"]
+        if not calls:
+            return tree
 
-        pretty = sqlglot.transpile(sql, read=self.server.backend.dialect, write=self.server.backend.dialect, pretty=True)[0]
-        lines = pretty.split("\n")
+        def value_of(arg: exp.Expression) -> Any:
+            number = param_number(arg)
+            if number is not None:
+                return params[number - 1] if number <= len(params) else None
+            if isinstance(arg, exp.Literal):
+                return arg.name
+            if isinstance(arg, exp.Boolean):
+                return arg.this
+            raise FeatureNotSupported("set_config() takes constant arguments only")
+
+        def replace(node: exp.Expression) -> exp.Expression:
+            if not (isinstance(node, exp.Anonymous) and node.name.lower() == "set_config"):
+                return node
+            if len(node.expressions) != 3:
+                raise SqlError("function set_config takes 3 arguments", sqlstate="42883")
+            if not apply:
+                return exp.cast(exp.Null(), exp.DataType.build("text"))
+            name, value, local = (value_of(a) for a in node.expressions)
+            if isinstance(local, str):
+                local = local.lower() in ("t", "true", "on", "1", "yes")
+            self._apply_setting(str(name), None if value is None else str(value), local=bool(local))
+            return exp.Literal.string(self.settings.get(str(name)))
+
+        return tree.copy().transform(replace)
+
+    async def _explain(self, statement: Statement, describe: bool) -> None:
+        """EXPLAIN: the joins the rewriter chose and the backend SQL, one row per line (as Postgres prints
+        plans); EXPLAIN ANALYZE adds the backend's own plan with timings, and the rows and time end to end."""
+        compiled = self.compiled(statement)
+        dialect = self.server.backend.dialect
+        lines = [f"-- {note}" for note in compiled.notes]
+        lines += sqlglot.transpile(compiled.sql, read=dialect, write=dialect, pretty=True)[0].split("\n")
         if statement.analyze:
             started = time.perf_counter()
-            reader = await self._guarded(self.cursor.execute, sql, None)
+            reader = await self._guarded(self.cursor.execute, compiled.sql, None)
             rows = 0
             while (batch := await self._guarded(next_batch, reader)) is not None:
                 rows += batch.num_rows
             elapsed = (time.perf_counter() - started) * 1000
+            plan = await self._guarded(self.cursor.execute, f"EXPLAIN ANALYZE {compiled.sql}", None)
+            lines += ["", f"-- {dialect} plan:"]
+            while (batch := await self._guarded(next_batch, plan)) is not None:
+                for value in batch.column(batch.num_columns - 1).to_pylist():
+                    lines += str(value).rstrip("\n").split("\n")
             lines += ["", f"Execution: {rows} rows in {elapsed:.3f} ms"]
         self._send_rows(["QUERY PLAN"], [[line] for line in lines], "EXPLAIN", describe)
 
+    # -- cursors and COPY -------------------------------------------------------------------------------
+
+    async def _declare(self, statement: Statement, params: list[Any]) -> None:
+        words = statement.words
+        upper = [w.upper() for w in words]
+        name = words[1]
+        head = upper[: upper.index("FOR")]
+        holdable = "WITH" in head and "HOLD" in head
+        if "SCROLL" in head and "NO" not in head:
+            raise FeatureNotSupported("scrollable cursors are not supported", hint="declare it NO SCROLL")
+        if self.tx.status == b"I" and not holdable:
+            raise SqlError("DECLARE CURSOR can only be used in transaction blocks", sqlstate="25P01")
+        if name in self.portals:
+            raise SqlError(f'cursor "{name}" already exists', sqlstate="42P03")
+        formats = (1,) if "BINARY" in head else ()
+        query = dataclasses.replace(statement, kind=Kind.QUERY)
+        portal = Portal(name, PreparedStatement(name, query, []), params, formats, holdable=holdable, declared=True)
+        try:
+            await self._open(portal)
+        except BaseException:
+            if portal.cursor is not None:
+                portal.cursor.close()
+            raise
+        self.portals[name] = portal
+        self.out.write(m.command_complete("DECLARE CURSOR"))
+
+    def _cursor_portal(self, name: str) -> Portal:
+        portal = self.portals.get(name)
+        if portal is None:
+            raise SqlError(f'cursor "{name}" does not exist', sqlstate="34000")
+        return portal
+
+    async def _fetch(self, statement: Statement, describe: bool, formats: tuple[int, ...]) -> None:
+        count, name = _fetch_args(statement.words)
+        portal = self._cursor_portal(name)
+        if portal.reader is None:
+            await self._open(portal)
+        move = statement.kind is Kind.MOVE
+        formats = formats or portal.result_formats
+        if describe and not move:
+            self.out.write(_row_description(portal.schema, formats))
+        sent = 0
+        if not portal.done:
+            sent, _ = await self._stream(portal, count, formats, send=not move)
+        self.out.write(m.command_complete(f"{'MOVE' if move else 'FETCH'} {sent}"))
+
+    def _close_cursor(self, statement: Statement) -> None:
+        name = statement.words[-1]
+        if len(statement.words) == 2 and name.upper() == "ALL":
+            for n in list(self.portals):
+                self._drop_portal(n)
+            self.out.write(m.command_complete("CLOSE CURSOR ALL"))
+            return
+        self._cursor_portal(name)
+        self._drop_portal(name)
+        self.out.write(m.command_complete("CLOSE CURSOR"))
+
+    async def _copy_out(self, statement: Statement, params: list[Any]) -> None:
+        words = list(statement.words)
+        upper = [w.upper() for w in words]
+        at = max(i for i, w in enumerate(upper) if w == "STDOUT")
+        opts = parse_copy_options(words[at + 1 :])
+        portal = Portal("", PreparedStatement("", dataclasses.replace(statement, kind=Kind.QUERY), []), params, ())
+        await self._open(portal)
+        assert portal.schema is not None and portal.reader is not None
+        self.out.write(m.copy_out_response(0, [0] * len(portal.schema)))
+        if opts.header:
+            self.out.write(copy_header(portal.schema.names, opts))
+        rows = 0
+        timezone = self.settings.timezone
+        while (batch := await self._guarded(next_batch, portal.reader)) is not None:
+            if batch.num_rows:
+                self.out.write(await self._blocking(encode_copy_batch, batch, opts, timezone))
+                await self.out.drain()
+                rows += batch.num_rows
+        self.out.write(m.copy_done())
+        self.out.write(m.command_complete(f"COPY {rows}"))
+
     # -- commands -------------------------------------------------------------------------------------
+
+    def _end_transaction(self) -> None:
+        for name, value in self.tx.local_saved.items():
+            changed = self.settings.set(name, value)
+            if changed is not None:
+                self.out.write(m.parameter_status(changed.name, self.settings.get(changed.name)))
+        self.tx = _Transaction()
+        for name, portal in list(self.portals.items()):
+            if not portal.holdable:
+                self._drop_portal(name)
 
     def _run_command(self, statement: Statement, describe: bool) -> None:
         kind = statement.kind
@@ -449,7 +716,7 @@ class Session:
         elif kind is Kind.RESET:
             if len(words) < 2:
                 raise SqlError("syntax error at end of input", sqlstate="42601")
-            name = "TimeZone" if upper[1:3] == ["TIME", "ZONE"] else words[1]
+            name = "TimeZone" if upper[1:3] == ["TIME", "ZONE"] else "".join(words[1:])
             changed = self.settings.reset(name)
             if changed is not None:
                 for n, v in self.settings.reported():
@@ -463,25 +730,37 @@ class Session:
             else:
                 self.tx.status = b"T"
             self.out.write(m.command_complete("START TRANSACTION" if upper[0] == "START" else "BEGIN"))
+        elif kind is Kind.ROLLBACK and "TO" in upper:
+            self._rollback_to(words[-1])
         elif kind in (Kind.COMMIT, Kind.ROLLBACK):
             failed = self.tx.status == b"E"
             if self.tx.status == b"I":
                 self._notice("25P01", "there is no transaction in progress")
-            self.tx.status = b"I"
-            self.portals.clear()
+            self._end_transaction()
             tag = "ROLLBACK" if kind is Kind.ROLLBACK or failed else "COMMIT"
             self.out.write(m.command_complete(tag))
         elif kind is Kind.SAVEPOINT:
             if self.tx.status == b"I":
                 raise SqlError("SAVEPOINT can only be used in transaction blocks", sqlstate="25P01")
+            self.tx.savepoints.append(words[-1])
             self.out.write(m.command_complete("SAVEPOINT"))
         elif kind is Kind.RELEASE:
+            if self.tx.status == b"I":
+                raise SqlError("RELEASE SAVEPOINT can only be used in transaction blocks", sqlstate="25P01")
+            name = words[-1]
+            if name not in self.tx.savepoints:
+                raise SqlError(f'savepoint "{name}" does not exist', sqlstate="3B001")
+            del self.tx.savepoints[len(self.tx.savepoints) - 1 - self.tx.savepoints[::-1].index(name) :]
             self.out.write(m.command_complete("RELEASE"))
         elif kind is Kind.DISCARD:
+            for name in list(self.portals):
+                self._drop_portal(name)
             self.statements.clear()
-            self.portals.clear()
-            self.settings.reset("all")
-            self.out.write(m.command_complete("DISCARD ALL"))
+            changed = self.settings.reset("all")
+            if changed is not None:
+                for n, v in self.settings.reported():
+                    self.out.write(m.parameter_status(n, v))
+            self.out.write(m.command_complete("DISCARD ALL" if upper[1:2] == ["ALL"] else f"DISCARD {' '.join(upper[1:])}"))
         elif kind is Kind.DEALLOCATE:
             name = words[-1]
             if name.upper() == "ALL":
@@ -492,9 +771,33 @@ class Session:
         else:  # pragma: no cover - Kind is exhaustive above
             raise FeatureNotSupported(f"{kind.value} is not supported")
 
+    def _rollback_to(self, name: str) -> None:
+        if self.tx.status == b"I":
+            raise SqlError("ROLLBACK TO SAVEPOINT can only be used in transaction blocks", sqlstate="25P01")
+        if name not in self.tx.savepoints:
+            raise SqlError(f'savepoint "{name}" does not exist', sqlstate="3B001")
+        del self.tx.savepoints[len(self.tx.savepoints) - self.tx.savepoints[::-1].index(name) :]
+        self.tx.status = b"T"  # the failed state ends at the savepoint
+        self.out.write(m.command_complete("ROLLBACK"))
+
+    def _apply_setting(self, name: str, value: str | None, *, local: bool = False) -> None:
+        """SET / SET LOCAL / set_config(); ``value`` None means back to the default."""
+        if local:
+            if self.tx.status == b"I":
+                self._notice("25P01", "SET LOCAL can only be used in transaction blocks")
+                return
+            key = name.lower()
+            if key not in self.tx.local_saved:
+                self.tx.local_saved[key] = self.settings.get(name)
+        changed = self.settings.reset(name) if value is None else self.settings.set(name, value)
+        if changed is not None:
+            self.out.write(m.parameter_status(changed.name, self.settings.get(changed.name)))
+
     def _set(self, words: list[str], upper: list[str]) -> None:
         i = 1
+        local = False
         if i < len(upper) and upper[i] in ("SESSION", "LOCAL"):
+            local = upper[i] == "LOCAL"
             i += 1
         if upper[i : i + 2] == ["TIME", "ZONE"]:
             name, rest = "TimeZone", words[i + 2 :]
@@ -514,13 +817,17 @@ class Session:
             return
         if not rest:
             raise SqlError("syntax error at end of input", sqlstate="42601")
-        value = ", ".join(w for w in rest if w != ",")
+        groups: list[list[str]] = [[]]
+        for w in rest:  # `a, b` is a list; `- 10` (a signed number) is one value
+            if w == ",":
+                groups.append([])
+            else:
+                groups[-1].append(w)
+        value = ", ".join("".join(g) for g in groups)
         if value.upper() in ("DEFAULT", "LOCAL") and len(rest) == 1:
-            changed = self.settings.reset(name)
+            self._apply_setting(name, None, local=local)
         else:
-            changed = self.settings.set(name, value)
-        if changed is not None:
-            self.out.write(m.parameter_status(changed.name, self.settings.get(changed.name)))
+            self._apply_setting(name, value, local=local)
 
     def _show(self, words: list[str], upper: list[str], describe: bool) -> None:
         if len(words) < 2:
@@ -530,7 +837,7 @@ class Session:
             self._send_rows(["name", "setting", "description"], rows, "SHOW", describe)
             return
         name = "TimeZone" if upper[1:3] == ["TIME", "ZONE"] else "".join(words[1:])
-        if name.lower() in ("transaction_isolation", "transaction isolation level"):
+        if upper[1:] == ["TRANSACTION", "ISOLATION", "LEVEL"]:
             name = "transaction_isolation"
         value = self.settings.get(name)
         self._send_rows([name.lower()], [[value]], "SHOW", describe)
@@ -553,8 +860,11 @@ class Session:
         if msg.statement and msg.statement in self.statements:
             raise SqlError(f'prepared statement "{msg.statement}" already exists', sqlstate="42P05")
         statement = statements[0]
-        n_params = _count_params(statement)
-        types = list(msg.param_types) + [0] * max(0, n_params - len(msg.param_types))
+        for oid in msg.param_types:
+            if oid and oid not in pgtypes.BY_OID:
+                raise SqlError(f"type with OID {oid} is not supported", sqlstate="42704")
+        types = infer_param_types(statement.ast, list(msg.param_types), self.lens)
+        types += [pgtypes.TEXT.oid] * (len(msg.param_types) - len(types))
         self.statements[msg.statement] = PreparedStatement(msg.statement, statement, types)
         self.out.write(m.parse_complete())
 
@@ -564,10 +874,6 @@ class Session:
             raise SqlError(f'prepared statement "{msg.statement}" does not exist', sqlstate="26000")
         if msg.portal and msg.portal in self.portals:
             raise SqlError(f'cursor "{msg.portal}" already exists', sqlstate="42P03")
-        if any(f == 1 for f in msg.result_formats):
-            raise FeatureNotSupported(
-                "binary result format is not supported yet", hint="request text results (format code 0)"
-            )
         if len(msg.params) != len(prepared.param_types):
             raise ProtocolViolationError(
                 f"bind message supplies {len(msg.params)} parameters, but prepared statement "
@@ -577,7 +883,8 @@ class Session:
         values = []
         for i, raw in enumerate(msg.params):
             fmt = formats[i] if len(formats) > 1 else (formats[0] if formats else 0)
-            values.append(_decode_param(raw, prepared.param_types[i], fmt))
+            values.append(decode_param(raw, prepared.param_types[i], fmt))
+        self._drop_portal(msg.portal)
         self.portals[msg.portal] = Portal(msg.portal, prepared, values, msg.result_formats)
         self.out.write(m.bind_complete())
 
@@ -586,72 +893,125 @@ class Session:
             prepared = self.statements.get(msg.name)
             if prepared is None:
                 raise SqlError(f'prepared statement "{msg.name}" does not exist', sqlstate="26000")
-            self.out.write(m.parameter_description([t or pgtypes.TEXT.oid for t in prepared.param_types]))
-            schema = await self._statement_schema(prepared)
-            self.out.write(_row_description(schema) if schema is not None else m.no_data())
+            self.out.write(m.parameter_description(prepared.param_types))
+            schema = await self._statement_schema(prepared.statement, len(prepared.param_types))
+            self.out.write(_row_description(schema, ()))
             return
         portal = self.portals.get(msg.name)
         if portal is None:
             raise SqlError(f'portal "{msg.name}" does not exist', sqlstate="34000")
         statement = portal.prepared.statement
-        if statement.kind is Kind.QUERY:
+        if statement.kind is Kind.QUERY or portal.declared:
             if portal.reader is None:
-                portal.reader = await self._start_query(statement, portal.params)
-                portal.schema = portal.reader.schema
-            self.out.write(_row_description(portal.schema))
+                await self._open(portal)
+            self.out.write(_row_description(portal.schema, portal.result_formats))
         else:
-            schema = await self._statement_schema(portal.prepared)
-            self.out.write(_row_description(schema) if schema is not None else m.no_data())
+            schema = await self._statement_schema(statement, len(portal.params))
+            self.out.write(_row_description(schema, portal.result_formats))
 
-    async def _statement_schema(self, prepared: PreparedStatement) -> pa.Schema | None:
-        statement = prepared.statement
+    async def _statement_schema(self, statement: Statement, n_params: int) -> pa.Schema | None:
         if statement.kind is Kind.QUERY:
+            assert statement.ast is not None
+            params = [None] * n_params
+            tree = self._set_config(statement.ast, params, apply=False)
+            if tree is not statement.ast:
+                statement = dataclasses.replace(statement, ast=tree)
             if self.server.catalog is not None and self.server.catalog.handles(statement.ast):
-                reader = await self._start_query(statement, [None] * len(prepared.param_types))
+                reader = await self._start_query(statement, params)
+                reader.close()
                 return reader.schema
-            sql = self.compile(statement)
+            sql = self.compile(_with_pg_types_fixed(statement))
             probe = f"SELECT * FROM ({sql}) AS _describe LIMIT 0"
-            params = [None] * len(prepared.param_types)
+            self._close_shared_reader()
             reader = await self._guarded(self.cursor.execute, probe, params or None)
+            reader.close()
             return reader.schema
         if statement.kind is Kind.EXPLAIN:
             return pa.schema([("QUERY PLAN", pa.string())])
         if statement.kind is Kind.SHOW:
+            if [w.upper() for w in statement.words[1:]] == ["ALL"]:
+                return pa.schema([("name", pa.string()), ("setting", pa.string()), ("description", pa.string())])
             return pa.schema([(statement.words[-1].lower(), pa.string())])
+        if statement.kind is Kind.FETCH:
+            _, name = _fetch_args(statement.words)
+            portal = self._cursor_portal(name)
+            if portal.reader is None:
+                await self._open(portal)
+            return portal.schema
         return None
 
     async def _execute(self, msg: m.Execute) -> None:
         portal = self.portals.get(msg.portal)
         if portal is None:
             raise SqlError(f'portal "{msg.portal}" does not exist', sqlstate="34000")
-        if portal.done:
-            self.out.write(m.command_complete(f"SELECT {0}"))
-            return
         statement = portal.prepared.statement
+        if portal.done:
+            if statement.kind is Kind.QUERY:
+                self.out.write(m.command_complete(f"SELECT {portal.rows_sent}"))
+            else:
+                self.out.write(m.empty_query_response() if statement.kind is Kind.EMPTY else m.command_complete("SELECT 0"))
+            return
         if statement.kind is Kind.QUERY:
             try:
                 await self._run_statement(statement, params=portal.params, max_rows=msg.max_rows, describe=False, portal=portal)
             except SqlError as err:
                 raise statement_error(err, statement) from None
         else:
-            await self._run_statement(statement, params=portal.params, max_rows=0, describe=False, portal=portal)
+            await self._run_statement(
+                statement, params=portal.params, max_rows=0, describe=False, portal=None, formats=portal.result_formats
+            )
             portal.done = True
 
 
 # -- helpers ------------------------------------------------------------------------------------------
 
 
-def _row_description(schema: pa.Schema | None) -> bytes:
+def _reads_session_values(ast: exp.Expression) -> bool:
+    """Queries whose rewrite embeds per-session values (pid, settings) must not be shared via the cache."""
+    return any(
+        isinstance(n, exp.Anonymous) and n.name.lower() in ("pg_backend_pid", "current_setting", "set_config")
+        for n in ast.walk()
+    )
+
+
+def _row_description(schema: pa.Schema | None, formats: tuple[int, ...] = ()) -> bytes:
     if schema is None:
         return m.no_data()
-    return m.row_description([pgtypes.field_description(f.name, f.type) for f in schema])
+    codes = column_formats(formats, len(schema))
+    return m.row_description([pgtypes.field_description(f.name, f.type, c) for f, c in zip(schema, codes, strict=True)])
+
+
+def _with_pg_types_fixed(statement: Statement) -> Statement:
+    assert statement.ast is not None
+    fixed = fix_pg_types(statement.ast)
+    return statement if fixed is statement.ast else dataclasses.replace(statement, ast=fixed)
 
 
 def _count_params(statement: Statement) -> int:
-    if statement.ast is None:
-        return 0
-    numbers = [int(p.name) for p in statement.ast.find_all(exp.Placeholder) if p.name.isdigit()]
-    return max(numbers, default=0)
+    return count_params(statement.ast)
+
+
+def _fetch_args(words: tuple[str, ...]) -> tuple[int | None, str]:
+    """``FETCH|MOVE [direction] [FROM|IN] name`` -> (row count, None for ALL; cursor name). Forward only."""
+    if len(words) < 2:
+        raise SqlError("syntax error at end of input", sqlstate="42601")
+    name = words[-1]
+    rest = [w.upper() for w in words[1:-1]]
+    if rest and rest[-1] in ("FROM", "IN"):
+        rest = rest[:-1]
+    if rest in ([], ["NEXT"], ["FORWARD"]):
+        return 1, name
+    if rest in (["ALL"], ["FORWARD", "ALL"]):
+        return None, name
+    if len(rest) == 2 and rest[0] == "FORWARD" and rest[1].isdigit():
+        return int(rest[1]), name
+    if len(rest) == 1 and rest[0].isdigit():
+        return int(rest[0]), name
+    if len(rest) == 2 and rest[0] == "RELATIVE" and rest[1] in ("0", "1"):
+        return int(rest[1]), name
+    raise SqlError(
+        "cursor can only scan forward", sqlstate="55000", hint="lens-proxy cursors support FETCH/MOVE forward only"
+    )
 
 
 def _parse_options(options: str) -> dict[str, str]:
@@ -668,46 +1028,3 @@ def _parse_options(options: str) -> dict[str, str]:
 def _negotiate_protocol_version(minor: int, unknown: list[str]) -> bytes:
     body = struct.pack("!ii", minor, len(unknown)) + b"".join(u.encode() + b"\0" for u in unknown)
     return b"v" + struct.pack("!i", len(body) + 4) + body
-
-
-_INT_OIDS = {20, 21, 23, 26}
-_FLOAT_OIDS = {700, 701}
-
-
-def _decode_param(raw: bytes | None, oid: int, fmt: int) -> Any:
-    """A bound parameter as a typed Python value for the engine (never spliced into SQL text)."""
-    if raw is None:
-        return None
-    if fmt == 1:
-        if oid in (21,) and len(raw) == 2:
-            return struct.unpack("!h", raw)[0]
-        if oid in (23, 26) and len(raw) == 4:
-            return struct.unpack("!i", raw)[0]
-        if oid == 20 and len(raw) == 8:
-            return struct.unpack("!q", raw)[0]
-        if oid == 700 and len(raw) == 4:
-            return struct.unpack("!f", raw)[0]
-        if oid == 701 and len(raw) == 8:
-            return struct.unpack("!d", raw)[0]
-        if oid == 16 and len(raw) == 1:
-            return raw != b"\x00"
-        if oid in (0, 25, 1043, 19, 1042, 705):
-            return raw.decode()
-        raise FeatureNotSupported(f"binary parameters of type oid {oid} are not supported yet", hint="send it as text")
-    text = raw.decode()
-    try:
-        if oid in _INT_OIDS:
-            return int(text)
-        if oid in _FLOAT_OIDS:
-            return float(text)
-        if oid == 1700:
-            return Decimal(text)
-        if oid == 16:
-            return text.strip().lower() in ("t", "true", "1", "y", "yes", "on")
-        if oid == 1082:
-            return date.fromisoformat(text)
-        if oid == 1114:
-            return datetime.fromisoformat(text)
-    except (ValueError, InvalidOperation):
-        raise SqlError(f'invalid input syntax for type oid {oid}: "{text}"', sqlstate="22P02") from None
-    return text

@@ -1,0 +1,162 @@
+"""Postgres types in client SQL: parameter type inference and small AST fixes sqlglot's transpiler misses.
+
+``infer_param_types`` answers ParameterDescription for ``$n`` the client sent without a type: a cast gives
+the type (``$1::int4``), LIMIT/OFFSET take int8, and a comparison or arithmetic with a lens column or a
+typed expression takes that side's type; anything else is text, as Postgres does for ``unknown``.
+
+``fix_pg_types`` rewrites the few Postgres casts DuckDB would get wrong or refuse: ``::name`` (no such
+DuckDB type) becomes text, and a ``'\\x0102'::bytea`` literal (hex bytea input) becomes ``from_hex``.
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from proxy.wire import types as pgt
+from rewriter.lens import Lens
+
+_DT = exp.DataType.Type
+_OID_BY_DTYPE: dict[exp.DataType.Type, int] = {
+    _DT.BOOLEAN: pgt.BOOL.oid,
+    _DT.SMALLINT: pgt.INT2.oid,
+    _DT.TINYINT: pgt.INT2.oid,
+    _DT.INT: pgt.INT4.oid,
+    _DT.BIGINT: pgt.INT8.oid,
+    _DT.FLOAT: pgt.FLOAT4.oid,
+    _DT.DOUBLE: pgt.FLOAT8.oid,
+    _DT.DECIMAL: pgt.NUMERIC.oid,
+    _DT.TEXT: pgt.TEXT.oid,
+    _DT.VARCHAR: pgt.VARCHAR.oid,
+    _DT.CHAR: pgt.BPCHAR.oid,
+    _DT.NAME: pgt.NAME.oid,
+    _DT.DATE: pgt.DATE.oid,
+    _DT.TIME: pgt.TIME.oid,
+    _DT.TIMESTAMP: pgt.TIMESTAMP.oid,
+    _DT.TIMESTAMPTZ: pgt.TIMESTAMPTZ.oid,
+    _DT.INTERVAL: pgt.INTERVAL.oid,
+    _DT.UUID: pgt.UUID.oid,
+    _DT.VARBINARY: pgt.BYTEA.oid,
+    _DT.JSON: pgt.JSON.oid,
+    _DT.JSONB: pgt.JSONB.oid,
+}
+_OID_BY_LENS_TYPE = {
+    "string": pgt.TEXT.oid,
+    "number": pgt.NUMERIC.oid,
+    "boolean": pgt.BOOL.oid,
+    "date": pgt.DATE.oid,
+    "time": pgt.TIMESTAMP.oid,
+}
+_COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Like, exp.ILike, exp.Add, exp.Sub,
+                exp.Mul, exp.Div, exp.NullSafeEQ, exp.NullSafeNEQ, exp.Is)
+
+
+def param_number(node: exp.Expression) -> int | None:
+    """``n`` for a ``$n`` node (sqlglot parses it as Parameter or Placeholder), else None."""
+    if isinstance(node, exp.Parameter) and isinstance(node.this, exp.Literal) and node.this.name.isdigit():
+        return int(node.this.name)
+    if isinstance(node, exp.Placeholder) and node.name.isdigit():
+        return int(node.name)
+    return None
+
+
+def count_params(tree: exp.Expression | None) -> int:
+    if tree is None:
+        return 0
+    return max((n for node in tree.find_all(exp.Parameter, exp.Placeholder) if (n := param_number(node))), default=0)
+
+
+def dtype_oid(dtype: exp.Expression) -> int:
+    if not isinstance(dtype, exp.DataType):  # ::oid, ::regclass ... parse as ObjectIdentifier
+        return pgt.OID.oid if dtype.name.lower() == "oid" else 0
+    if dtype.this == _DT.ARRAY and dtype.expressions:
+        element = dtype_oid(dtype.expressions[0])
+        scalar = pgt.BY_OID.get(element)
+        return scalar.array_oid if scalar is not None and scalar.array_oid else pgt.TEXT_ARRAY.oid
+    return _OID_BY_DTYPE.get(dtype.this, 0)
+
+
+def infer_param_types(tree: exp.Expression | None, declared: list[int], lens: Lens | None) -> list[int]:
+    """One OID per ``$n`` (1-based): the declared one when non-zero, else inferred, else text (25)."""
+    n = count_params(tree)
+    types = list(declared[:n]) + [0] * max(0, n - len(declared))
+    if tree is None:
+        return [t or pgt.TEXT.oid for t in types]
+    for node in tree.find_all(exp.Parameter, exp.Placeholder):
+        number = param_number(node)
+        if number is None or types[number - 1]:
+            continue
+        types[number - 1] = _infer(node, lens)
+    return [t or pgt.TEXT.oid for t in types]
+
+
+def _infer(node: exp.Expression, lens: Lens | None) -> int:
+    parent = node.parent
+    if isinstance(parent, exp.Cast) and parent.this is node:
+        return dtype_oid(parent.to)
+    if isinstance(parent, exp.Limit | exp.Offset | exp.Fetch):
+        return pgt.INT8.oid
+    if isinstance(parent, exp.Paren):
+        return _infer(parent, lens)
+    if isinstance(parent, _COMPARISONS):
+        other = parent.expression if parent.this is node else parent.this
+        return _expression_oid(other, lens)
+    if isinstance(parent, exp.In):
+        return _expression_oid(parent.this, lens)
+    if isinstance(parent, exp.Between):
+        return _expression_oid(parent.this, lens)
+    return 0
+
+
+def _expression_oid(node: exp.Expression | None, lens: Lens | None) -> int:
+    if node is None:
+        return 0
+    if isinstance(node, exp.Cast):
+        return dtype_oid(node.to)
+    if isinstance(node, exp.Literal):
+        if node.is_string:
+            return pgt.TEXT.oid
+        return pgt.INT4.oid if node.name.lstrip("-").isdigit() else pgt.NUMERIC.oid
+    if isinstance(node, exp.Boolean):
+        return pgt.BOOL.oid
+    if isinstance(node, exp.Column) and lens is not None:
+        return _column_oid(node, lens)
+    if isinstance(node, exp.Paren):
+        return _expression_oid(node.this, lens)
+    return 0
+
+
+def _column_oid(column: exp.Column, lens: Lens) -> int:
+    select = column.find_ancestor(exp.Select)
+    entities = []
+    if select is not None:
+        aliases = {}
+        for table in select.find_all(exp.Table):
+            entity = lens.entity(table.name)
+            if entity is not None:
+                aliases[(table.alias_or_name or table.name).lower()] = entity
+                entities.append(entity)
+        if column.table and column.table.lower() in aliases:
+            entities = [aliases[column.table.lower()]]
+    for entity in entities or list(lens.entities):
+        member = entity.member(column.name)
+        if member is not None:
+            return _OID_BY_LENS_TYPE.get(member.type.lower(), 0)
+    return 0
+
+
+def fix_pg_types(tree: exp.Expression) -> exp.Expression:
+    """Rewrite Postgres casts DuckDB cannot take as they are (see the module docstring)."""
+
+    def fix(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Cast) and isinstance(node.to, exp.DataType):
+            if node.to.this == _DT.NAME:
+                return exp.cast(node.this, exp.DataType.build("text"))
+            if node.to.this == _DT.VARBINARY and isinstance(node.this, exp.Literal) and node.this.is_string:
+                text = node.this.name
+                if text.startswith("\\x"):
+                    return exp.Anonymous(this="from_hex", expressions=[exp.Literal.string(text[2:])])
+        return node
+
+    if not any(isinstance(c.to, exp.DataType) and c.to.this in (_DT.NAME, _DT.VARBINARY) for c in tree.find_all(exp.Cast)):
+        return tree
+    return tree.copy().transform(fix)
