@@ -27,14 +27,31 @@ _EOF = object()
 
 
 class _StreamOutput:
+    """Backend messages are gathered and sent in one write when the session drains (after each batch of
+    rows, and when no further client message is waiting), rather than one syscall per message: a simple
+    query's five messages cost one send, as Postgres's own output buffer does."""
+
+    FLUSH_AT = 256 * 1024
+
     def __init__(self, writer: asyncio.StreamWriter) -> None:
         self._writer = writer
+        self._buffer: list[bytes] = []
+        self._size = 0
 
     def write(self, data: bytes) -> None:
-        if not self._writer.is_closing():
-            self._writer.write(data)
+        self._buffer.append(data)
+        self._size += len(data)
+        if self._size >= self.FLUSH_AT:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._buffer and not self._writer.is_closing():
+            self._writer.write(b"".join(self._buffer))
+        self._buffer.clear()
+        self._size = 0
 
     async def drain(self) -> None:
+        self.flush()
         await self._writer.drain()
 
 
@@ -217,6 +234,7 @@ class LensProxyServer:
                 await writer.drain()
                 return
             keep = await session.handle(msg)
-            await writer.drain()
+            if not keep or queue.empty() or isinstance(msg, m.Sync | m.Flush):
+                await session.out.drain()
             if not keep:
                 return

@@ -107,6 +107,7 @@ class Portal:
     cursor: Any = None  # this portal's own engine cursor (named portals and DECLAREd cursors)
     holdable: bool = False  # DECLARE ... WITH HOLD: survives the end of the transaction
     declared: bool = False  # created by DECLARE (a cursor), not by Bind
+    in_memory: bool = False  # the result was computed here (constants): no need for the worker pool
 
 
 @dataclass
@@ -464,6 +465,9 @@ class Session:
         catalog = self.server.catalog
         if catalog is not None and catalog.handles(statement.ast):
             return await self._guarded(self.catalog_cursor.execute, statement.ast, params or None, self.catalog_context())
+        constant = _constant_result(statement.ast)
+        if constant is not None:  # `SELECT 1` health checks from pools: no engine round trip
+            return constant
         sql = self.compile(_with_pg_types_fixed(statement))
         log.debug("backend SQL: %s", sql)
         if cursor is not None:
@@ -501,6 +505,7 @@ class Session:
             portal.cursor = cursor = self.server.backend.cursor()
         portal.reader = await self._start_query(statement, portal.params, cursor)
         portal.schema = portal.reader.schema
+        portal.in_memory = _constant_result(statement.ast) is not None if statement.ast is not None else False
 
     async def _run_query(
         self, statement: Statement, params: list[Any], max_rows: int, describe: bool, portal: Portal | None
@@ -522,45 +527,32 @@ class Session:
     async def _stream(
         self, portal: Portal, limit: int | None, formats: tuple[int, ...], *, send: bool = True
     ) -> tuple[int, bool]:
-        """Send up to ``limit`` rows (all when None) of the portal's query: (rows sent, whether more remain)."""
+        """Send up to ``limit`` rows (all when None) of the portal's query: (rows sent, whether more remain).
+
+        Each step is one trip to the worker pool that takes the next batch, encodes it and already reads
+        the batch after it, so a small result costs one hop here and the end of a result is known without
+        another (the per-query overhead is what simple round trips pay).
+        """
         assert portal.reader is not None and portal.schema is not None
         binary = any(f == 1 for f in column_formats(formats, len(portal.schema)))
         timezone = self.settings.timezone
         sent = 0
         while limit is None or sent < limit:
-            if portal.pending is not None:
-                batch, portal.pending = portal.pending, None
-            else:
-                batch = await self._guarded(next_batch, portal.reader)
-            if batch is None:
-                portal.done = True
+            if portal.done and portal.pending is None:
                 return sent, False
-            if limit is not None and sent + batch.num_rows > limit:
-                take = limit - sent
-                portal.pending = batch.slice(take)
-                batch = batch.slice(0, take)
-            if batch.num_rows and send:
-                if binary:
-                    data = await self._blocking(encode_batch, batch, formats, timezone)
-                else:
-                    data = await self._blocking(encode_batch_text, batch, timezone)
+            remaining = None if limit is None else limit - sent
+            args = (portal.reader, portal.pending, remaining, formats if binary else None, timezone, send)
+            step = _fetch_encoded(*args) if portal.in_memory else await self._guarded(_fetch_encoded, *args)
+            data, rows, portal.pending, exhausted = step
+            if data:
                 self.out.write(data)
                 await self.out.drain()
-            sent += batch.num_rows
-        if portal.pending is not None or await self._peek(portal):
-            return sent, True
-        portal.done = True
-        return sent, False
-
-    async def _peek(self, portal: Portal) -> bool:
-        assert portal.reader is not None
-        if portal.done:
-            return False
-        batch = await self._guarded(next_batch, portal.reader)
-        if batch is None:
-            return False
-        portal.pending = batch
-        return True
+            sent += rows
+            if exhausted:
+                portal.done = True
+            if portal.pending is None and portal.done:
+                return sent, False
+        return sent, portal.pending is not None or not portal.done
 
     def _set_config(self, tree: exp.Expression, params: list[Any], *, apply: bool = True) -> exp.Expression:
         """``set_config(name, value, is_local)`` calls are a session hook: applied here (when ``apply``),
@@ -964,6 +956,56 @@ class Session:
 
 
 # -- helpers ------------------------------------------------------------------------------------------
+
+
+def _constant_result(ast: exp.Expression) -> pa.RecordBatchReader | None:
+    """The result of a SELECT of plain constants (``SELECT 1``, ``SELECT 'x' AS a, true``), computed here."""
+    if not isinstance(ast, exp.Select) or any(
+        ast.args.get(k) for k in ("from_", "joins", "where", "group", "having", "order", "limit", "offset", "with", "distinct")
+    ):
+        return None
+    names, arrays = [], []
+    for projection in ast.expressions:
+        node = projection.this if isinstance(projection, exp.Alias) else projection
+        if isinstance(node, exp.Literal) and node.is_int and -(2**31) <= int(node.name) < 2**31:
+            arrays.append(pa.array([int(node.name)], pa.int32()))
+        elif isinstance(node, exp.Literal) and node.is_string:
+            arrays.append(pa.array([node.name], pa.string()))
+        elif isinstance(node, exp.Boolean):
+            arrays.append(pa.array([bool(node.this)], pa.bool_()))
+        else:
+            return None
+        names.append(projection.alias if isinstance(projection, exp.Alias) else "?column?")
+    batch = pa.RecordBatch.from_arrays(arrays, names=names)
+    return pa.RecordBatchReader.from_batches(batch.schema, [batch])
+
+
+def _fetch_encoded(
+    reader: pa.RecordBatchReader,
+    pending: pa.RecordBatch | None,
+    limit: int | None,
+    formats: tuple[int, ...] | None,
+    timezone: str,
+    send: bool,
+) -> tuple[bytes, int, pa.RecordBatch | None, bool]:
+    """(DataRows for up to ``limit`` rows, their count, rows left over, whether the reader is exhausted).
+
+    Runs in a worker thread: reading a batch and encoding it are the blocking parts of streaming.
+    """
+    batch = pending if pending is not None else next_batch(reader)
+    if batch is None:
+        return b"", 0, None, True
+    leftover = None
+    if limit is not None and batch.num_rows > limit:
+        batch, leftover = batch.slice(0, limit), batch.slice(limit)
+    data = b""
+    if batch.num_rows and send:
+        data = encode_batch(batch, formats, timezone) if formats is not None else encode_batch_text(batch, timezone)
+    exhausted = False
+    if leftover is None:  # read ahead so the caller learns about the end without another trip
+        leftover = next_batch(reader)
+        exhausted = leftover is None
+    return data, batch.num_rows, leftover, exhausted
 
 
 def _reads_session_values(ast: exp.Expression) -> bool:
