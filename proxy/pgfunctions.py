@@ -24,6 +24,16 @@ VERSION_TEXT = (
 )
 
 
+# Read-only server settings catalog queries ask for that sessions cannot SET (answered as Postgres 16 would).
+SERVER_SETTINGS = {
+    "default_table_access_method": "heap", "block_size": "8192", "max_index_keys": "32",
+    "max_function_args": "100", "server_encoding": "UTF8", "lc_collate": "C", "lc_ctype": "C",
+    "data_checksums": "off", "wal_level": "replica", "max_connections": "100", "port": "5432",
+    "default_tablespace": "", "password_encryption": "scram-sha-256", "ssl": "off", "row_security": "on",
+    "enable_partitionwise_join": "off", "track_commit_timestamp": "off",
+}
+
+
 def evaluate(tree: exp.Expression, session: Session) -> exp.Expression:
     """A copy of ``tree`` with session functions replaced by their values."""
 
@@ -61,6 +71,8 @@ def _value(node: exp.Expression, session: Session) -> exp.Expression | None:
                 try:
                     return exp.Literal.string(session.settings.get(arg.name))
                 except Exception:
+                    if arg.name.lower() in SERVER_SETTINGS:
+                        return exp.Literal.string(SERVER_SETTINGS[arg.name.lower()])
                     if missing_ok:
                         return exp.Null()
                     raise

@@ -1,0 +1,93 @@
+"""Regenerate ``pg15_builtin.json.gz``: column definitions of the catalog relations lens-proxy emulates and the
+built-in rows of the static ones, dumped from a fresh PostgreSQL 15 cluster (``initdb``; nothing created).
+
+    python proxy/catalog/builtin/dump_builtin.py "host=/tmp/pg port=5432 user=postgres dbname=postgres"
+
+Only rows with OID < 16384 (created by initdb) are kept; ICU collations are dropped (they depend on the host).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import sys
+from pathlib import Path
+
+import psycopg
+
+# relation -> rows to keep: "all" (static built-in content), or None (columns only; rows come from the lenses)
+PG_CATALOG: dict[str, str | None] = {
+    "pg_type": "typtype <> 'c' OR typrelid = 0",
+    "pg_am": "all", "pg_proc": "all", "pg_operator": "all", "pg_cast": "all", "pg_language": "all",
+    "pg_range": "all", "pg_opclass": "all", "pg_opfamily": "all", "pg_extension": "all",
+    "pg_collation": "collprovider <> 'i'", "pg_tablespace": "all", "pg_aggregate": "all",
+    "pg_timezone_names": "all", "pg_timezone_abbrevs": "all", "pg_conversion": "all",
+    "pg_ts_config": "all", "pg_ts_dict": "all", "pg_ts_parser": "all", "pg_ts_template": "all",
+    "pg_foreign_data_wrapper": "all",
+    "pg_namespace": None, "pg_class": None, "pg_attribute": None, "pg_attrdef": None, "pg_index": None,
+    "pg_constraint": None, "pg_description": None, "pg_shdescription": None, "pg_database": None,
+    "pg_authid": None, "pg_roles": None, "pg_user": None, "pg_shadow": None, "pg_auth_members": None,
+    "pg_settings": None, "pg_stat_activity": None, "pg_enum": None, "pg_inherits": None, "pg_matviews": None,
+    "pg_views": None, "pg_tables": None, "pg_indexes": None, "pg_trigger": None, "pg_policy": None,
+    "pg_policies": None,
+    "pg_statistic_ext": None, "pg_statistic_ext_data": None, "pg_publication": None, "pg_publication_rel": None,
+    "pg_publication_namespace": None, "pg_publication_tables": None, "pg_subscription": None,
+    "pg_sequence": None, "pg_sequences": None, "pg_depend": None, "pg_shdepend": None,
+    "pg_rewrite": None, "pg_stat_user_tables": None, "pg_stat_all_tables": None, "pg_statio_user_tables": None,
+    "pg_locks": None, "pg_foreign_table": None, "pg_foreign_server": None, "pg_user_mapping": None,
+    "pg_event_trigger": None, "pg_default_acl": None, "pg_init_privs": None, "pg_partitioned_table": None,
+    "pg_seclabel": None, "pg_shseclabel": None, "pg_largeobject_metadata": None, "pg_transform": None,
+    "pg_stat_database": None, "pg_prepared_xacts": None, "pg_replication_slots": None, "pg_stat_replication": None,
+    "pg_available_extensions": None, "pg_stat_ssl": None, "pg_group": None, "pg_cursors": None,
+    "pg_prepared_statements": None, "pg_stats": None, "pg_statistic": None,
+}
+INFORMATION_SCHEMA = (
+    "schemata", "tables", "columns", "views", "table_constraints", "key_column_usage",
+    "referential_constraints", "constraint_column_usage", "constraint_table_usage", "check_constraints",
+    "routines", "parameters", "character_sets", "triggers", "sequences", "domains", "table_privileges",
+    "column_privileges", "element_types", "enabled_roles", "applicable_roles", "collations",
+    "usage_privileges", "role_table_grants", "foreign_tables", "attributes", "user_defined_types",
+    "column_udt_usage", "view_table_usage",
+)
+TYPE_CASTS = {"int2vector": "int2[]", "oidvector": "oid[]", "regproc": "oid", "_aclitem": "text[]",
+              "pg_node_tree": "text", "xid": "text", "pg_lsn": "text", "inet": "text", "interval": "text",
+              "anyarray": "text", "_pg_lsn": "text[]", "pg_ndistinct": "text", "pg_dependencies": "text",
+              "pg_mcv_list": "text", "_char": "text[]", "regtype": "oid", "_regtype": "oid[]",
+              "xid8": "text", "timestamptz": "text", "_float4": "float4[]"}
+
+
+def dump(dsn: str, out: Path) -> None:
+    result: dict[str, dict] = {}
+    with psycopg.connect(dsn) as con:
+        rels = [("pg_catalog", r, PG_CATALOG[r]) for r in PG_CATALOG]
+        rels += [("information_schema", r, None) for r in INFORMATION_SCHEMA]
+        for schema, rel, rows in rels:
+            cols = con.execute(
+                "SELECT a.attname, t.typname FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
+                "WHERE a.attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
+                (f"{schema}.{rel}",),
+            ).fetchall()
+            if not cols:
+                continue
+            data: list = []
+            if rows is not None:
+                select = ", ".join(
+                    f'"{c}"::{TYPE_CASTS[t]}' if t in TYPE_CASTS else f'"{c}"' for c, t in cols
+                )
+                where = "" if rows == "all" else f" WHERE {rows}"
+                if any(c == "oid" for c, _ in cols):
+                    where += (" AND" if where else " WHERE") + " oid < 16384"
+                data = [list(r) for r in con.execute(f"SELECT {select} FROM {schema}.{rel}{where}")]
+            result[f"{schema}.{rel}"] = {"columns": cols, "rows": data}
+        kw = con.execute("SELECT word, catcode, barelabel, catdesc, baredesc FROM pg_get_keywords()").fetchall()
+        result["pg_catalog.pg_get_keywords"] = {
+            "columns": [["word", "text"], ["catcode", "char"], ["barelabel", "bool"], ["catdesc", "text"],
+                        ["baredesc", "text"]],
+            "rows": [list(r) for r in kw],
+        }
+    with gzip.open(out, "wt", encoding="utf-8") as f:
+        json.dump(result, f, separators=(",", ":"), default=str)
+
+
+if __name__ == "__main__":
+    dump(sys.argv[1], Path(__file__).with_name("pg15_builtin.json.gz"))
