@@ -22,6 +22,7 @@ _OID_BY_DTYPE: dict[exp.DataType.Type, int] = {
     _DT.TINYINT: pgt.INT2.oid,
     _DT.INT: pgt.INT4.oid,
     _DT.BIGINT: pgt.INT8.oid,
+    _DT.UINT: pgt.OID.oid,  # what proxy.catalog.dialect parses ::oid as
     _DT.FLOAT: pgt.FLOAT4.oid,
     _DT.DOUBLE: pgt.FLOAT8.oid,
     _DT.DECIMAL: pgt.NUMERIC.oid,

@@ -2,8 +2,10 @@
 
 ``$1::oid[]`` and ``x::regtype[]`` (an object-identifier type with an array suffix, as in asyncpg's type
 introspection ``WHERE t.oid = any($1::oid[])``) fail in sqlglot's parser; here they parse as arrays of
-``INT`` (OIDs are integers in the catalog database) and of ``TEXT`` for the reg* types. A plain ``::oid``
-parses as ``INT`` too, so a ``$1::oid`` parameter is described to the client as int4 (drivers then bind ints).
+``UINT`` (an oid is an unsigned 32-bit integer: the catalog database stores OIDs as UINTEGER) and of ``TEXT``
+for the reg* types. A plain ``::oid`` parses as ``UINT`` too, so ``$1::oid`` is described to the client as
+oid (26) and ``$1::oid[]`` as oid[] (1028), types every driver knows without asking the catalog (asyncpg
+would otherwise look up int4[] with this very query, forever).
 """
 
 from __future__ import annotations
@@ -22,13 +24,13 @@ class LensPostgres(Postgres):
                 nxt = self._next
                 if nxt is not None and nxt.token_type == TokenType.R_BRACKET:
                     self._advance(2)
-                    element = "INT" if str(parsed.this).upper() == "OID" else "TEXT"
+                    element = "UINT" if str(parsed.this).upper() == "OID" else "TEXT"
                     return exp.DataType(this=exp.DataType.Type.ARRAY, expressions=[exp.DataType.build(element)],
                                         nested=True)
             if parsed is None:
                 self._retreat(index)
             if isinstance(parsed, exp.ObjectIdentifier) and str(parsed.this).upper() == "OID":
-                return exp.DataType.build("INT")  # an OID is an unsigned int4; typing $1::oid as int4 binds it
+                return exp.DataType.build("UINT")
             return parsed
 
 

@@ -40,13 +40,13 @@ from rewriter.lens import Entity, Lens
 DATA = Path(__file__).with_name("builtin") / "pg15_builtin.json.gz"
 
 _DUCK_TYPES: dict[str, tuple[str, pa.DataType]] = {
-    "oid": ("INTEGER", pa.int32()), "regproc": ("INTEGER", pa.int32()), "regtype": ("INTEGER", pa.int32()), "int4": ("INTEGER", pa.int32()),
+    "oid": ("UINTEGER", pa.uint32()), "regproc": ("UINTEGER", pa.uint32()), "regtype": ("UINTEGER", pa.uint32()), "int4": ("INTEGER", pa.int32()),
     "cardinal_number": ("INTEGER", pa.int32()), "int2": ("SMALLINT", pa.int16()), "int8": ("BIGINT", pa.int64()),
     "bool": ("BOOLEAN", pa.bool_()), "float4": ("REAL", pa.float32()), "float8": ("DOUBLE", pa.float64()),
     "numeric": ("DOUBLE", pa.float64()), "bytea": ("BLOB", pa.binary()),
     "timestamptz": ("TIMESTAMPTZ", pa.timestamp("us", tz="UTC")), "time_stamp": ("TIMESTAMPTZ", pa.timestamp("us", tz="UTC")),
-    "_oid": ("INTEGER[]", pa.list_(pa.int32())), "oidvector": ("INTEGER[]", pa.list_(pa.int32())),
-    "_regtype": ("INTEGER[]", pa.list_(pa.int32())), "int2vector": ("SMALLINT[]", pa.list_(pa.int16())),
+    "_oid": ("UINTEGER[]", pa.list_(pa.uint32())), "oidvector": ("UINTEGER[]", pa.list_(pa.uint32())),
+    "_regtype": ("UINTEGER[]", pa.list_(pa.uint32())), "int2vector": ("SMALLINT[]", pa.list_(pa.int16())),
     "_int2": ("SMALLINT[]", pa.list_(pa.int16())), "_float4": ("REAL[]", pa.list_(pa.float32())),
     "_text": ("VARCHAR[]", pa.list_(pa.string())), "_name": ("VARCHAR[]", pa.list_(pa.string())),
     "_aclitem": ("VARCHAR[]", pa.list_(pa.string())), "_char": ("VARCHAR[]", pa.list_(pa.string())),

@@ -148,7 +148,11 @@ def pg_type_for_arrow(t: pa.DataType) -> PgType:
         return INT2
     if pat.is_int32(t) or pat.is_uint16(t):
         return INT4
-    if pat.is_int64(t) or pat.is_uint32(t):
+    if pat.is_uint32(t):
+        # Postgres's oid is an unsigned 32-bit integer: the catalog stores oid/regclass/regtype columns as
+        # UINTEGER so clients (asyncpg's type introspection) see oid and oid[] (26/1028), not int4/int4[]
+        return OID
+    if pat.is_int64(t):
         return INT8
     if pat.is_uint64(t):
         return NUMERIC
