@@ -36,6 +36,8 @@ from proxy import pgfunctions
 from proxy.auth import Authenticator
 from proxy.backends.duck import next_batch
 from proxy.catalog import CatalogContext
+from proxy.commands import SessionCommands
+from proxy.cursors import CursorCommands, fetch_args
 from proxy.errors import (
     FeatureNotSupported,
     InFailedTransaction,
@@ -46,12 +48,12 @@ from proxy.errors import (
     internal_error,
 )
 from proxy.pgtypes_sql import count_params, fix_pg_types, infer_param_types, param_number
+from proxy.portals import Portal, PreparedStatement, _Transaction, row_description
 from proxy.router import Kind, Statement, split, statement_error
 from proxy.settings import SERVER_VERSION, SessionSettings
 from proxy.wire import messages as m
 from proxy.wire import types as pgtypes
-from proxy.wire.copy import copy_header, encode_copy_batch, parse_copy_options
-from proxy.wire.encode import encode_batch_text, encode_rows_text
+from proxy.wire.encode import encode_batch_text
 from proxy.wire.encode_binary import column_formats, encode_batch
 from proxy.wire.params import decode_param
 from rewriter.cache import Compiled, RewriteCache
@@ -87,37 +89,6 @@ _TRANSITIONS = {
 
 
 @dataclass
-class PreparedStatement:
-    name: str
-    statement: Statement
-    param_types: list[int]
-
-
-@dataclass
-class Portal:
-    name: str
-    prepared: PreparedStatement
-    params: list[Any]
-    result_formats: tuple[int, ...]
-    reader: pa.RecordBatchReader | None = None
-    schema: pa.Schema | None = None
-    pending: pa.RecordBatch | None = None  # rows fetched but not yet sent (Execute with a row limit)
-    rows_sent: int = 0
-    done: bool = False
-    cursor: Any = None  # this portal's own engine cursor (named portals and DECLAREd cursors)
-    holdable: bool = False  # DECLARE ... WITH HOLD: survives the end of the transaction
-    declared: bool = False  # created by DECLARE (a cursor), not by Bind
-    in_memory: bool = False  # the result was computed here (constants): no need for the worker pool
-
-
-@dataclass
-class _Transaction:
-    status: bytes = b"I"  # I: idle, T: in a block, E: failed block
-    savepoints: list[str] = field(default_factory=list)
-    local_saved: dict[str, str] = field(default_factory=dict)  # SET LOCAL: values to restore at the end
-
-
-@dataclass
 class ServerContext:
     """What every session shares: the served lenses, the backend, the thread pool, the running sessions."""
 
@@ -134,7 +105,7 @@ class ServerContext:
     auth_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
 
 
-class Session:
+class Session(CursorCommands, SessionCommands):
     def __init__(self, server: ServerContext, out: Output, peer: str = "") -> None:
         self.server = server
         self.out = out
@@ -515,7 +486,7 @@ class Session:
         if portal.reader is None:
             await self._open(portal)
         if describe:
-            self.out.write(_row_description(portal.schema, portal.result_formats))
+            self.out.write(row_description(portal.schema, portal.result_formats))
         limit = max_rows if max_rows > 0 else None
         sent, more = await self._stream(portal, limit, portal.result_formats)
         portal.rows_sent += sent
@@ -610,241 +581,6 @@ class Session:
 
     # -- cursors and COPY -------------------------------------------------------------------------------
 
-    async def _declare(self, statement: Statement, params: list[Any]) -> None:
-        words = statement.words
-        upper = [w.upper() for w in words]
-        name = words[1]
-        head = upper[: upper.index("FOR")]
-        holdable = "WITH" in head and "HOLD" in head
-        if "SCROLL" in head and "NO" not in head:
-            raise FeatureNotSupported("scrollable cursors are not supported", hint="declare it NO SCROLL")
-        if self.tx.status == b"I" and not holdable:
-            raise SqlError("DECLARE CURSOR can only be used in transaction blocks", sqlstate="25P01")
-        if name in self.portals:
-            raise SqlError(f'cursor "{name}" already exists', sqlstate="42P03")
-        formats = (1,) if "BINARY" in head else ()
-        query = dataclasses.replace(statement, kind=Kind.QUERY)
-        portal = Portal(name, PreparedStatement(name, query, []), params, formats, holdable=holdable, declared=True)
-        try:
-            await self._open(portal)
-        except BaseException:
-            if portal.cursor is not None:
-                portal.cursor.close()
-            raise
-        self.portals[name] = portal
-        self.out.write(m.command_complete("DECLARE CURSOR"))
-
-    def _cursor_portal(self, name: str) -> Portal:
-        portal = self.portals.get(name)
-        if portal is None:
-            raise SqlError(f'cursor "{name}" does not exist', sqlstate="34000")
-        return portal
-
-    async def _fetch(self, statement: Statement, describe: bool, formats: tuple[int, ...]) -> None:
-        count, name = _fetch_args(statement.words)
-        portal = self._cursor_portal(name)
-        if portal.reader is None:
-            await self._open(portal)
-        move = statement.kind is Kind.MOVE
-        formats = formats or portal.result_formats
-        if describe and not move:
-            self.out.write(_row_description(portal.schema, formats))
-        sent = 0
-        if not portal.done:
-            sent, _ = await self._stream(portal, count, formats, send=not move)
-        self.out.write(m.command_complete(f"{'MOVE' if move else 'FETCH'} {sent}"))
-
-    def _close_cursor(self, statement: Statement) -> None:
-        name = statement.words[-1]
-        if len(statement.words) == 2 and name.upper() == "ALL":
-            for n in list(self.portals):
-                self._drop_portal(n)
-            self.out.write(m.command_complete("CLOSE CURSOR ALL"))
-            return
-        self._cursor_portal(name)
-        self._drop_portal(name)
-        self.out.write(m.command_complete("CLOSE CURSOR"))
-
-    async def _copy_out(self, statement: Statement, params: list[Any]) -> None:
-        words = list(statement.words)
-        upper = [w.upper() for w in words]
-        at = max(i for i, w in enumerate(upper) if w == "STDOUT")
-        opts = parse_copy_options(words[at + 1 :])
-        portal = Portal("", PreparedStatement("", dataclasses.replace(statement, kind=Kind.QUERY), []), params, ())
-        await self._open(portal)
-        assert portal.schema is not None and portal.reader is not None
-        self.out.write(m.copy_out_response(0, [0] * len(portal.schema)))
-        if opts.header:
-            self.out.write(copy_header(portal.schema.names, opts))
-        rows = 0
-        timezone = self.settings.timezone
-        while (batch := await self._guarded(next_batch, portal.reader)) is not None:
-            if batch.num_rows:
-                self.out.write(await self._blocking(encode_copy_batch, batch, opts, timezone))
-                await self.out.drain()
-                rows += batch.num_rows
-        self.out.write(m.copy_done())
-        self.out.write(m.command_complete(f"COPY {rows}"))
-
-    # -- commands -------------------------------------------------------------------------------------
-
-    def _end_transaction(self) -> None:
-        for name, value in self.tx.local_saved.items():
-            changed = self.settings.set(name, value)
-            if changed is not None:
-                self.out.write(m.parameter_status(changed.name, self.settings.get(changed.name)))
-        self.tx = _Transaction()
-        for name, portal in list(self.portals.items()):
-            if not portal.holdable:
-                self._drop_portal(name)
-
-    def _run_command(self, statement: Statement, describe: bool) -> None:
-        kind = statement.kind
-        words = [w for w in statement.words]
-        upper = [w.upper() for w in words]
-        if kind is Kind.SET:
-            self._set(words, upper)
-            self.out.write(m.command_complete("SET"))
-        elif kind is Kind.RESET:
-            if len(words) < 2:
-                raise SqlError("syntax error at end of input", sqlstate="42601")
-            name = "TimeZone" if upper[1:3] == ["TIME", "ZONE"] else "".join(words[1:])
-            changed = self.settings.reset(name)
-            if changed is not None:
-                for n, v in self.settings.reported():
-                    self.out.write(m.parameter_status(n, v))
-            self.out.write(m.command_complete("RESET"))
-        elif kind is Kind.SHOW:
-            self._show(words, upper, describe)
-        elif kind is Kind.BEGIN:
-            if self.tx.status != b"I":
-                self._notice("25001", "there is already a transaction in progress")
-            else:
-                self.tx.status = b"T"
-            self.out.write(m.command_complete("START TRANSACTION" if upper[0] == "START" else "BEGIN"))
-        elif kind is Kind.ROLLBACK and "TO" in upper:
-            self._rollback_to(words[-1])
-        elif kind in (Kind.COMMIT, Kind.ROLLBACK):
-            failed = self.tx.status == b"E"
-            if self.tx.status == b"I":
-                self._notice("25P01", "there is no transaction in progress")
-            self._end_transaction()
-            tag = "ROLLBACK" if kind is Kind.ROLLBACK or failed else "COMMIT"
-            self.out.write(m.command_complete(tag))
-        elif kind is Kind.SAVEPOINT:
-            if self.tx.status == b"I":
-                raise SqlError("SAVEPOINT can only be used in transaction blocks", sqlstate="25P01")
-            self.tx.savepoints.append(words[-1])
-            self.out.write(m.command_complete("SAVEPOINT"))
-        elif kind is Kind.RELEASE:
-            if self.tx.status == b"I":
-                raise SqlError("RELEASE SAVEPOINT can only be used in transaction blocks", sqlstate="25P01")
-            name = words[-1]
-            if name not in self.tx.savepoints:
-                raise SqlError(f'savepoint "{name}" does not exist', sqlstate="3B001")
-            del self.tx.savepoints[len(self.tx.savepoints) - 1 - self.tx.savepoints[::-1].index(name) :]
-            self.out.write(m.command_complete("RELEASE"))
-        elif kind is Kind.DISCARD:
-            for name in list(self.portals):
-                self._drop_portal(name)
-            self.statements.clear()
-            changed = self.settings.reset("all")
-            if changed is not None:
-                for n, v in self.settings.reported():
-                    self.out.write(m.parameter_status(n, v))
-            self.out.write(m.command_complete("DISCARD ALL" if upper[1:2] == ["ALL"] else f"DISCARD {' '.join(upper[1:])}"))
-        elif kind is Kind.DEALLOCATE:
-            name = words[-1]
-            if name.upper() == "ALL":
-                self.statements.clear()
-            elif self.statements.pop(name, None) is None:
-                raise SqlError(f'prepared statement "{name}" does not exist', sqlstate="26000")
-            self.out.write(m.command_complete("DEALLOCATE ALL" if name.upper() == "ALL" else "DEALLOCATE"))
-        else:  # pragma: no cover - Kind is exhaustive above
-            raise FeatureNotSupported(f"{kind.value} is not supported")
-
-    def _rollback_to(self, name: str) -> None:
-        if self.tx.status == b"I":
-            raise SqlError("ROLLBACK TO SAVEPOINT can only be used in transaction blocks", sqlstate="25P01")
-        if name not in self.tx.savepoints:
-            raise SqlError(f'savepoint "{name}" does not exist', sqlstate="3B001")
-        del self.tx.savepoints[len(self.tx.savepoints) - self.tx.savepoints[::-1].index(name) :]
-        self.tx.status = b"T"  # the failed state ends at the savepoint
-        self.out.write(m.command_complete("ROLLBACK"))
-
-    def _apply_setting(self, name: str, value: str | None, *, local: bool = False) -> None:
-        """SET / SET LOCAL / set_config(); ``value`` None means back to the default."""
-        if local:
-            if self.tx.status == b"I":
-                self._notice("25P01", "SET LOCAL can only be used in transaction blocks")
-                return
-            key = name.lower()
-            if key not in self.tx.local_saved:
-                self.tx.local_saved[key] = self.settings.get(name)
-        changed = self.settings.reset(name) if value is None else self.settings.set(name, value)
-        if changed is not None:
-            self.out.write(m.parameter_status(changed.name, self.settings.get(changed.name)))
-
-    def _set(self, words: list[str], upper: list[str]) -> None:
-        i = 1
-        local = False
-        if i < len(upper) and upper[i] in ("SESSION", "LOCAL"):
-            local = upper[i] == "LOCAL"
-            i += 1
-        if upper[i : i + 2] == ["TIME", "ZONE"]:
-            name, rest = "TimeZone", words[i + 2 :]
-        elif i < len(words):
-            name, rest = words[i], words[i + 1 :]
-            if rest and rest[0].upper() in ("TO", "="):
-                rest = rest[1:]
-            while rest and rest[0] == "." and len(rest) > 1:  # SET lens.param = ... tokenizes as lens . param
-                name, rest = f"{name}.{rest[1]}", rest[2:]
-                if rest and rest[0].upper() in ("TO", "="):
-                    rest = rest[1:]
-        else:
-            raise SqlError("syntax error at end of input", sqlstate="42601")
-        if upper[:2] == ["SET", "SESSION"] and name.upper() == "CHARACTERISTICS":
-            return
-        if name.upper() == "TRANSACTION" or name.upper() == "SESSION_AUTHORIZATION" and not rest:
-            return
-        if not rest:
-            raise SqlError("syntax error at end of input", sqlstate="42601")
-        groups: list[list[str]] = [[]]
-        for w in rest:  # `a, b` is a list; `- 10` (a signed number) is one value
-            if w == ",":
-                groups.append([])
-            else:
-                groups[-1].append(w)
-        value = ", ".join("".join(g) for g in groups)
-        if value.upper() in ("DEFAULT", "LOCAL") and len(rest) == 1:
-            self._apply_setting(name, None, local=local)
-        else:
-            self._apply_setting(name, value, local=local)
-
-    def _show(self, words: list[str], upper: list[str], describe: bool) -> None:
-        if len(words) < 2:
-            raise SqlError("syntax error at end of input", sqlstate="42601")
-        if upper[1] == "ALL":
-            rows = [list(r) for r in self.settings.show_all()]
-            self._send_rows(["name", "setting", "description"], rows, "SHOW", describe)
-            return
-        name = "TimeZone" if upper[1:3] == ["TIME", "ZONE"] else "".join(words[1:])
-        if upper[1:] == ["TRANSACTION", "ISOLATION", "LEVEL"]:
-            name = "transaction_isolation"
-        value = self.settings.get(name)
-        self._send_rows([name.lower()], [[value]], "SHOW", describe)
-
-    def _send_rows(self, names: list[str], rows: list[list[Any]], tag: str, describe: bool) -> None:
-        if describe:
-            self.out.write(m.row_description([pgtypes.field_description(n, pa.string()) for n in names]))
-        self.out.write(encode_rows_text(rows))
-        self.out.write(m.command_complete(tag if tag != "SELECT" else f"SELECT {len(rows)}"))
-
-    def _notice(self, sqlstate: str, message: str) -> None:
-        self.out.write(m.notice_response(m.error_fields("WARNING", sqlstate, message)))
-
-    # -- extended query -------------------------------------------------------------------------------
-
     def _parse(self, msg: m.Parse) -> None:
         statements = split(msg.query)
         if len(statements) > 1:
@@ -887,7 +623,7 @@ class Session:
                 raise SqlError(f'prepared statement "{msg.name}" does not exist', sqlstate="26000")
             self.out.write(m.parameter_description(prepared.param_types))
             schema = await self._statement_schema(prepared.statement, len(prepared.param_types))
-            self.out.write(_row_description(schema, ()))
+            self.out.write(row_description(schema, ()))
             return
         portal = self.portals.get(msg.name)
         if portal is None:
@@ -896,10 +632,10 @@ class Session:
         if statement.kind is Kind.QUERY or portal.declared:
             if portal.reader is None:
                 await self._open(portal)
-            self.out.write(_row_description(portal.schema, portal.result_formats))
+            self.out.write(row_description(portal.schema, portal.result_formats))
         else:
             schema = await self._statement_schema(statement, len(portal.params))
-            self.out.write(_row_description(schema, portal.result_formats))
+            self.out.write(row_description(schema, portal.result_formats))
 
     async def _statement_schema(self, statement: Statement, n_params: int) -> pa.Schema | None:
         if statement.kind is Kind.QUERY:
@@ -925,7 +661,7 @@ class Session:
                 return pa.schema([("name", pa.string()), ("setting", pa.string()), ("description", pa.string())])
             return pa.schema([(statement.words[-1].lower(), pa.string())])
         if statement.kind is Kind.FETCH:
-            _, name = _fetch_args(statement.words)
+            _, name = fetch_args(statement.words)
             portal = self._cursor_portal(name)
             if portal.reader is None:
                 await self._open(portal)
@@ -1016,12 +752,6 @@ def _reads_session_values(ast: exp.Expression) -> bool:
     )
 
 
-def _row_description(schema: pa.Schema | None, formats: tuple[int, ...] = ()) -> bytes:
-    if schema is None:
-        return m.no_data()
-    codes = column_formats(formats, len(schema))
-    return m.row_description([pgtypes.field_description(f.name, f.type, c) for f, c in zip(schema, codes, strict=True)])
-
 
 def _with_pg_types_fixed(statement: Statement) -> Statement:
     assert statement.ast is not None
@@ -1032,28 +762,6 @@ def _with_pg_types_fixed(statement: Statement) -> Statement:
 def _count_params(statement: Statement) -> int:
     return count_params(statement.ast)
 
-
-def _fetch_args(words: tuple[str, ...]) -> tuple[int | None, str]:
-    """``FETCH|MOVE [direction] [FROM|IN] name`` -> (row count, None for ALL; cursor name). Forward only."""
-    if len(words) < 2:
-        raise SqlError("syntax error at end of input", sqlstate="42601")
-    name = words[-1]
-    rest = [w.upper() for w in words[1:-1]]
-    if rest and rest[-1] in ("FROM", "IN"):
-        rest = rest[:-1]
-    if rest in ([], ["NEXT"], ["FORWARD"]):
-        return 1, name
-    if rest in (["ALL"], ["FORWARD", "ALL"]):
-        return None, name
-    if len(rest) == 2 and rest[0] == "FORWARD" and rest[1].isdigit():
-        return int(rest[1]), name
-    if len(rest) == 1 and rest[0].isdigit():
-        return int(rest[0]), name
-    if len(rest) == 2 and rest[0] == "RELATIVE" and rest[1] in ("0", "1"):
-        return int(rest[1]), name
-    raise SqlError(
-        "cursor can only scan forward", sqlstate="55000", hint="lens-proxy cursors support FETCH/MOVE forward only"
-    )
 
 
 def _parse_options(options: str) -> dict[str, str]:
