@@ -6,7 +6,6 @@ import shutil
 import subprocess
 from pathlib import Path
 
-
 SOURCE = Path(__file__).parent / "jdbc" / "Meta.java"
 # Debian's libpostgresql-jdbc-java (installed by .ci/run), or a Maven-local copy on a developer machine
 JARS = sorted(Path("/usr/share/java").glob("postgresql*.jar")) or sorted(
