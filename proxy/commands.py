@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from proxy.errors import FeatureNotSupported, SqlError
+from proxy.errors import FeatureNotSupported, InsufficientPrivilege, SqlError
 from proxy.portals import _Transaction
 from proxy.router import Kind, Statement
 from proxy.wire import messages as m
@@ -127,6 +127,11 @@ class SessionCommands:
 
 
     def _set(self, words: list[str], upper: list[str]) -> None:
+        if len(upper) > 1 and upper[1] in ("GLOBAL", "VARIABLE", "PERSISTENT"):  # DuckDB-only forms
+            raise InsufficientPrivilege(
+                f"permission denied: SET {words[1]} is not available",
+                hint="engine settings are managed by the lens-proxy operator, not by clients",
+            )
         i = 1
         local = False
         if i < len(upper) and upper[i] in ("SESSION", "LOCAL"):

@@ -51,7 +51,8 @@ ALLOWED_TABLE_FUNCTIONS = frozenset({"generate_series", "unnest", "range"})
 _DENIED_FUNCTION_PREFIXES = (
     "read_", "glob", "duckdb_", "pragma_", "getenv", "query", "sniff_", "parquet_", "iceberg_", "delta_",
     "sqlite_", "postgres_", "mysql_", "load", "install", "which_secret", "icu_", "checkpoint", "force_",
-    "enable_", "disable_", "arrow_scan", "seq_scan", "index_scan", "test_", "json_execute",
+    "enable_", "disable_", "arrow_scan", "seq_scan", "index_scan", "test_", "json_execute", "getvariable",
+    "current_setting", "set_variable",
 )
 
 
@@ -176,12 +177,12 @@ def _check_functions(tree: exp.Expression) -> None:
         if isinstance(node, exp.Anonymous):
             name = node.name.lower()
         elif isinstance(node, exp.ReadCSV | exp.ReadParquet):
-            name = "read_"
+            name = "read_csv" if isinstance(node, exp.ReadCSV) else "read_parquet"
         else:
             continue
         if is_denied_function(name):
             raise InsufficientPrivilege(
-                f"permission denied for function {node.name or name}",
+                f"permission denied for function {name}",
                 hint="clients may read lens tables only; engine and file functions are not available",
             )
 

@@ -39,6 +39,12 @@ REFUSED = [
     ("SELECT * FROM icebase.audience.customers_large_data", "42P01"),
     ("SELECT * FROM audience.activity_streams_large_data", "42P01"),
     ("SELECT * FROM duckdb_settings()", "42501"),
+    ("SELECT * FROM customer c, LATERAL read_csv('/etc/passwd') x", "42501"),
+    ("COPY (SELECT * FROM read_text('/etc/passwd')) TO STDOUT", "42501"),
+    ("SELECT getvariable('x')", "42501"),
+    ("SET GLOBAL threads = 1", "42501"),
+    ("SET VARIABLE x = 1", "42501"),
+    ("CALL pragma_version()", "42501"),
 ]
 
 
