@@ -149,7 +149,14 @@ def fix_pg_types(tree: exp.Expression) -> exp.Expression:
     """Rewrite Postgres casts DuckDB cannot take as they are (see the module docstring)."""
 
     def fix(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Anonymous) and node.name.lower() in _RENAMED_FUNCTIONS:
+            return exp.Anonymous(this=_RENAMED_FUNCTIONS[node.name.lower()], expressions=node.expressions)
         if isinstance(node, exp.Cast) and isinstance(node.to, exp.DataType):
+            if node.to.this == _DT.ARRAY and isinstance(node.this, exp.Literal) and node.this.is_string:
+                elements = _array_literal(node.this.name)
+                if elements is not None:  # '{1,2}'::int[] -> CAST(['1', '2'] AS INT[])
+                    items = [exp.Null() if e is None else exp.Literal.string(e) for e in elements]
+                    return exp.Cast(this=exp.Array(expressions=items), to=node.to.copy())
             if node.to.this == _DT.NAME:
                 return exp.cast(node.this, exp.DataType.build("text"))
             if node.to.this == _DT.VARBINARY and isinstance(node.this, exp.Literal) and node.this.is_string:
@@ -158,6 +165,47 @@ def fix_pg_types(tree: exp.Expression) -> exp.Expression:
                     return exp.Anonymous(this="from_hex", expressions=[exp.Literal.string(text[2:])])
         return node
 
-    if not any(isinstance(c.to, exp.DataType) and c.to.this in (_DT.NAME, _DT.VARBINARY) for c in tree.find_all(exp.Cast)):
+    needs = any(
+        isinstance(c.to, exp.DataType) and c.to.this in (_DT.NAME, _DT.VARBINARY, _DT.ARRAY)
+        for c in tree.find_all(exp.Cast)
+    ) or any(a.name.lower() in _RENAMED_FUNCTIONS for a in tree.find_all(exp.Anonymous))
+    if not needs:
         return tree
     return tree.copy().transform(fix)
+
+
+# Postgres functions DuckDB has under another name (same arguments, same result)
+_RENAMED_FUNCTIONS = {"json_build_object": "json_object", "json_build_array": "json_array",
+                      "jsonb_build_object": "json_object", "jsonb_build_array": "json_array"}
+
+
+def _array_literal(text: str) -> list[str | None] | None:
+    """The elements of a one-dimensional Postgres array literal (``{1,2}``, ``{"a b",NULL}``), or None."""
+    text = text.strip()
+    if not (text.startswith("{") and text.endswith("}")):
+        return None
+    body, out, i = text[1:-1], [], 0
+    if not body.strip():
+        return []
+    while i <= len(body):
+        if i < len(body) and body[i] == '"':
+            j, value = i + 1, []
+            while j < len(body) and body[j] != '"':
+                if body[j] == "\\" and j + 1 < len(body):
+                    j += 1
+                value.append(body[j])
+                j += 1
+            out.append("".join(value))
+            i = j + 1
+            if i < len(body) and body[i] != ",":
+                return None
+            i += 1
+            continue
+        j = body.find(",", i)
+        j = len(body) if j < 0 else j
+        item = body[i:j].strip()
+        if "{" in item or "}" in item:
+            return None  # multi-dimensional: left to the engine
+        out.append(None if item.upper() == "NULL" else item)
+        i = j + 1
+    return out

@@ -263,6 +263,11 @@ def parse_query(text: str, offset: int = 0) -> exp.Expression:
         ) from None
     except TokenError as e:
         raise SyntaxErr(f"syntax error: {e}", position=offset + len(text)) from None
+    if isinstance(ast, exp.Values):  # a bare VALUES list is a query; Postgres names its columns column1, …
+        width = len(ast.expressions[0].expressions) if ast.expressions and isinstance(ast.expressions[0], exp.Tuple) else 1
+        alias = exp.TableAlias(this=exp.to_identifier("*VALUES*"),
+                               columns=[exp.to_identifier(f"column{i + 1}") for i in range(width)])
+        ast = exp.select("*").from_(exp.Subquery(this=ast, alias=alias))
     if not isinstance(ast, exp.Query):
         kind = type(ast).__name__.upper()
         raise ReadOnlyTransaction(f"cannot execute {kind} in a read-only transaction", position=offset + 1)
@@ -275,6 +280,8 @@ def _refuse_writes(ast: exp.Expression, offset: int) -> None:
         raise ReadOnlyTransaction(
             f"cannot execute {type(node).__name__.upper()} in a read-only transaction", position=offset + 1
         )
+    if any(select.args.get("locks") for select in ast.find_all(exp.Select)):
+        raise ReadOnlyTransaction("cannot execute SELECT FOR UPDATE/SHARE in a read-only transaction", position=offset + 1)
     if ast.find(exp.Into) is not None:
         raise ReadOnlyTransaction("cannot execute SELECT INTO in a read-only transaction", position=offset + 1)
 

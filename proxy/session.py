@@ -430,6 +430,9 @@ class Session(CursorCommands, SessionCommands):
 
     async def _start_query(self, statement: Statement, params: list[Any], cursor: Any = None) -> pa.RecordBatchReader:
         assert statement.ast is not None
+        if count_params(statement.ast) > len(params):
+            raise SqlError(f"there is no parameter ${len(params) + 1}", sqlstate="42P02",
+                           hint="parameters are bound with the extended query protocol (Parse/Bind)")
         tree = self._set_config(statement.ast, params)
         if tree is not statement.ast:
             statement = dataclasses.replace(statement, ast=tree)

@@ -233,6 +233,14 @@ def _resolve_scope(state: _ScopeState, by_select: dict[int, _ScopeState]) -> Non
         if resolved is None:
             continue
         binding, member = resolved
+        parent = column.parent
+        if isinstance(parent, exp.Anonymous) and parent.name.lower() == "measure" and not isinstance(member, Measure):
+            raise SqlError(
+                f"MEASURE() takes a measure; {member.name} is a {member.kind} of {binding.entity.name}",
+                sqlstate="42883",
+                hint="select the column without MEASURE()",
+                position=_position(column.this),
+            )
         if isinstance(member, Measure):
             if binding not in state.bindings:
                 raise FeatureNotSupported(f"measure {member.name} of an enclosing query cannot be used in a subquery")

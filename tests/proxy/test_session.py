@@ -116,3 +116,18 @@ def test_cancel_request_interrupts(server):
             c.execute(SLOW_QUERY).fetchall()
         assert time.monotonic() - started < 10
         assert c.execute("SELECT 1").fetchone() == (1,)
+
+
+def test_postgres_forms_duckdb_lacks(conn):
+    cur = conn.execute("VALUES (1, 'a'), (2, NULL)")
+    assert [d.name for d in cur.description] == ["column1", "column2"] and cur.fetchall() == [(1, "a"), (2, None)]
+    assert conn.execute("SELECT '{1,2,NULL}'::int[]").fetchone() == ([1, 2, None],)
+    assert conn.execute("SELECT json_build_object('a', 1)::text").fetchone()[0].replace(" ", "") == '{"a":1}'
+    with pytest.raises(psycopg.errors.UndefinedParameter):
+        conn.execute("SELECT count_customers FROM customer WHERE $1 = 1", prepare=False).fetchall()
+    with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+        conn.execute("SELECT * FROM customer FOR UPDATE")
+    with pytest.raises(psycopg.errors.UndefinedFunction) as info:
+        conn.execute("SELECT MEASURE(state) FROM customer")
+    assert "field" in str(info.value)
+    assert conn.execute("SELECT 1").fetchone() == (1,)

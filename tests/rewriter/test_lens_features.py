@@ -89,6 +89,7 @@ def test_relationship_extra_condition_joins_only_later_purchases(funnel):
     rows = funnel.execute(
         "SELECT visited.entity_id AS who, purchased.revenue FROM visited, purchased GROUP BY 1"
     ).fetchall()
+    assert len(rows) == 2
     rows_equal(rows, [("c1", 200.0), ("c2", 200.0)], ordered=False)
 
 
