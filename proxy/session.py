@@ -423,6 +423,7 @@ class Session(CursorCommands, SessionCommands):
         tree = pgfunctions.evaluate(statement.ast, self)
         notes: list[str] = []
         tree = rewrite(tree, self.lens, params=params, notes=notes)
+        tree = fix_pg_types(tree)  # after rewrite: result columns are already named from the client's SQL
         result = Compiled(tree.sql(dialect=self.server.backend.dialect), tuple(notes))
         if key is not None:
             REWRITE_CACHE.put(key, result)
@@ -442,7 +443,7 @@ class Session(CursorCommands, SessionCommands):
         constant = _constant_result(statement.ast)
         if constant is not None:  # `SELECT 1` health checks from pools: no engine round trip
             return constant
-        sql = self.compile(_with_pg_types_fixed(statement))
+        sql = self.compile(statement)
         log.debug("backend SQL: %s", sql)
         if cursor is not None:
             return await self._guarded(cursor.execute, sql, params or None)
@@ -651,7 +652,7 @@ class Session(CursorCommands, SessionCommands):
                 reader = await self._start_query(statement, params)
                 reader.close()
                 return reader.schema
-            sql = self.compile(_with_pg_types_fixed(statement))
+            sql = self.compile(statement)
             probe = f"SELECT * FROM ({sql}) AS _describe LIMIT 0"
             self._close_shared_reader()
             reader = await self._guarded(self.cursor.execute, probe, params or None)
@@ -754,12 +755,6 @@ def _reads_session_values(ast: exp.Expression) -> bool:
         for n in ast.walk()
     )
 
-
-
-def _with_pg_types_fixed(statement: Statement) -> Statement:
-    assert statement.ast is not None
-    fixed = fix_pg_types(statement.ast)
-    return statement if fixed is statement.ast else dataclasses.replace(statement, ast=fixed)
 
 
 def _count_params(statement: Statement) -> int:
