@@ -14,11 +14,13 @@ around lens tables stay as the client wrote them. Within a scope:
    and an aggregate matching the measure's type (``SUM(monetary)`` for a ``sum``) mean the measure itself;
    a mismatched one is 42803. A measure in WHERE is 42803 (hint: HAVING).
 5. **Group**: a scope that uses a measure and has no GROUP BY groups by every projection that does not
-   aggregate (semantic-layer convention: ``SELECT state, count_customers FROM customer``).
+   aggregate (semantic-layer convention: ``SELECT state, count_customers FROM customer``); running totals
+   accumulate over that grain and rolling windows become a per-bucket window over the entity's rows.
 6. **Replace** each bound table by ``(<entity SQL>) AS alias``.
 
-One entity per scope for now: joins across entities (with fan-out-safe measures) are planned in a later
-step and refused with 0A000 until then, never answered wrongly.
+A scope naming several entities is connected along the lens's relationships (``rewriter.joins``) and, when
+it uses measures, planned fan-out-safe by ``rewriter.plan`` (one aggregate per owning entity, joined on the
+grain), so a measure never depends on which other entities the query joins.
 """
 
 from __future__ import annotations
