@@ -34,6 +34,8 @@ bench: $(VENV)/.installed
 	$(PY) bench/bench_encode.py
 	$(PY) bench/bench_queries.py
 	$(PY) bench/bench_rewrite.py
+	$(PY) bench/bench_wire.py
+	$(PY) bench/bench_concurrency.py
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check proxy rewriter tests bench

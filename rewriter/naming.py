@@ -92,6 +92,8 @@ def _figure(node: exp.Expression) -> str | None:
         if inner is not None:
             return inner
         to = node.to
+        if isinstance(to, exp.DataType) and to.this == exp.DataType.Type.ARRAY and to.expressions:
+            to = to.expressions[0]  # Postgres names '{1,2}'::int[] after the element type: int4
         return _TYPE_NAMES.get(to.this, to.sql("postgres").lower()) if isinstance(to, exp.DataType) else None
     if isinstance(node, exp.Window):
         return _figure(node.this)
