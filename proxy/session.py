@@ -332,7 +332,7 @@ class Session(CursorCommands, SessionCommands):
         startup_settings = {k: v for k, v in params.items() if k not in ("user", "database", "options", "replication")}
         startup_settings.update(_parse_options(params.get("options", "")))
         self.settings = SessionSettings(startup_settings, engine_settings=self.server.engine_settings)
-        self.settings._values["session_authorization"] = self.user
+        self.settings.set_session_default("session_authorization", self.user)
         if self._startup_minor > 0 or self._startup_unknown:
             self.out.write(_negotiate_protocol_version(0, self._startup_unknown))
         self.out.write(m.authentication_ok())
@@ -403,7 +403,7 @@ class Session(CursorCommands, SessionCommands):
 
     def lens_params(self) -> dict[str, str]:
         """``SET lens.month = 3`` values, for the lens's ``{{month:default}}`` snippet parameters."""
-        return {k[len("lens."):]: v for k, v in self.settings._values.items() if k.startswith("lens.") and v != ""}
+        return self.settings.lens_params()
 
     def compile(self, statement: Statement) -> str:
         """Client query AST -> backend SQL text (session functions evaluated, lens tables rewritten)."""
@@ -754,12 +754,6 @@ def _reads_session_values(ast: exp.Expression) -> bool:
         isinstance(n, exp.Anonymous) and n.name.lower() in ("pg_backend_pid", "current_setting", "set_config")
         for n in ast.walk()
     )
-
-
-
-def _count_params(statement: Statement) -> int:
-    return count_params(statement.ast)
-
 
 
 def _parse_options(options: str) -> dict[str, str]:

@@ -133,6 +133,15 @@ class SessionSettings:
         setting = lookup(key)
         return setting if setting is not None and setting.report else None
 
+    def set_session_default(self, name: str, value: str) -> None:
+        """A value fixed by the server for this session (RESET returns to it), e.g. session_authorization."""
+        self._session_defaults[name.lower()] = value
+        self._values[name.lower()] = value
+
+    def lens_params(self) -> dict[str, str]:
+        """``SET lens.month = 3`` values, for the lens's ``{{month:default}}`` snippet parameters."""
+        return {k[len("lens."):]: v for k, v in self._values.items() if k.startswith("lens.") and v != ""}
+
     def reported(self) -> list[tuple[str, str]]:
         return [(s.name, self._values[s.name.lower()]) for s in SETTINGS if s.report]
 

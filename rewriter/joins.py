@@ -57,13 +57,6 @@ def _neighbours(lens: Lens) -> dict[str, list[tuple[str, Relationship, bool]]]:
     return graph
 
 
-def declaring_entity(lens: Lens, rel: Relationship) -> str:
-    for source, r in relationships_in_order(lens):
-        if r is rel:
-            return source
-    raise KeyError(rel)
-
-
 def shortest_path(lens: Lens, starts: list[str], goal: str) -> list[tuple[str, str, Relationship, bool]]:
     """Shortest path from any of ``starts`` (in order) to ``goal``: [(from, to, relationship, forward)]."""
     graph = _neighbours(lens)

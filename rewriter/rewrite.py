@@ -115,14 +115,6 @@ def rewrite(
     return tree
 
 
-def uses_lens(expression: exp.Expression, lens: Lens) -> bool:
-    """True if any table of the query names an entity of the lens."""
-    return any(_entity_for_table(t, lens) is not None for t in expression.find_all(exp.Table))
-
-
-# -- step 1: bind ---------------------------------------------------------------------------------------
-
-
 def _entity_for_table(table: exp.Table, lens: Lens) -> Entity | None:
     if not isinstance(table.this, exp.Identifier):
         return None

@@ -8,7 +8,6 @@ just a string. The type is the one the client declared in Parse, or the one the 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import struct
 import uuid
 from decimal import Decimal, InvalidOperation
@@ -236,5 +235,3 @@ def parse_text_array(text: str) -> list[Any]:
         raise ValueError("malformed array literal") from None
 
 
-def json_value(text: str) -> Any:
-    return json.loads(text)
