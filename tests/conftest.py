@@ -25,6 +25,8 @@ import duckdb
 import psycopg
 import pytest
 
+from tests.pgserver import PostgresServer
+
 ROOT = Path(__file__).resolve().parent.parent
 LENS_DIR = ROOT / "lenses" / "customer_360"
 TEST_CUSTOMERS = 600
@@ -114,6 +116,13 @@ def truth(demo_file: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     con.execute(f"ATTACH '{demo_file}' AS icebase (READ_ONLY)")
     yield con
     con.close()
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
+    """A real PostgreSQL (Debian's package), started once per test session: the oracle and a backend."""
+    with PostgresServer.start(tmp_path_factory.mktemp("postgres")) as pg:
+        yield pg
 
 
 @pytest.fixture
