@@ -199,6 +199,7 @@ def _compile(args: argparse.Namespace) -> int:
     import sqlglot
 
     from proxy.router import Kind, split
+    from rewriter.render import render
     from rewriter.rewrite import rewrite
 
     try:
@@ -214,7 +215,7 @@ def _compile(args: argparse.Namespace) -> int:
                 print(f"-- {statement.kind.value}: not a query")
                 continue
             tree = rewrite(statement.ast, lens)
-            print(sqlglot.transpile(tree.sql("duckdb"), read="duckdb", write="duckdb", pretty=True)[0] + ";")
+            print(sqlglot.transpile(render(tree, "duckdb"), read="duckdb", write="duckdb", pretty=True)[0] + ";")
     except SqlError as e:
         print(f"ERROR: {e.message} (SQLSTATE {e.sqlstate})" + (f"\nHINT: {e.hint}" if e.hint else ""), file=sys.stderr)
         return 1

@@ -58,6 +58,7 @@ from proxy.wire.encode_binary import column_formats, encode_batch
 from proxy.wire.params import decode_param
 from rewriter.cache import Compiled, RewriteCache
 from rewriter.lens import Lens
+from rewriter.render import render
 from rewriter.rewrite import rewrite
 
 log = logging.getLogger("lens_proxy.session")
@@ -424,7 +425,7 @@ class Session(CursorCommands, SessionCommands):
         notes: list[str] = []
         tree = rewrite(tree, self.lens, params=params, notes=notes)
         tree = fix_pg_types(tree)  # after rewrite: result columns are already named from the client's SQL
-        result = Compiled(tree.sql(dialect=self.server.backend.dialect), tuple(notes))
+        result = Compiled(render(tree, self.server.backend.dialect), tuple(notes))
         if key is not None:
             REWRITE_CACHE.put(key, result)
         return result

@@ -256,6 +256,7 @@ def _describer(backend: Any) -> DescribeEntity:
     """Entity columns as queries really return them: each entity's members, ``LIMIT 0``, on the backend."""
     import sqlglot
 
+    from rewriter.render import render
     from rewriter.rewrite import rewrite
 
     def describe(lens: Lens, entity: Entity) -> pa.Schema | None:
@@ -270,7 +271,7 @@ def _describer(backend: Any) -> DescribeEntity:
                 names = ", ".join('"' + m.name.replace('"', '""') + '"' for m in group)
                 quoted = '"' + entity.name.replace('"', '""') + '"'
                 query = sqlglot.parse_one(f"SELECT {names} FROM {quoted} LIMIT 0", read="postgres")
-                sql = rewrite(query, lens).sql(dialect=backend.dialect)
+                sql = render(rewrite(query, lens), backend.dialect)
                 fields.extend(cursor.execute(sql).schema)
             cursor.close() if hasattr(cursor, "close") else None
         except Exception:  # the lens's declared types are the fallback

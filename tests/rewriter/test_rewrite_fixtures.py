@@ -15,6 +15,7 @@ import sqlglot
 
 from proxy.router import split
 from rewriter.load import load_lens
+from rewriter.render import render as render_for
 from rewriter.rewrite import rewrite
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -41,7 +42,7 @@ def load_pairs(path: Path) -> list[tuple[str, str, str]]:
 
 def render(sql: str, lens_name: str) -> str:
     tree = rewrite(split(sql)[0].ast, load_lens(LENSES[lens_name]))
-    return sqlglot.transpile(tree.sql("duckdb"), read="duckdb", write="duckdb", pretty=True)[0]
+    return sqlglot.transpile(render_for(tree, "duckdb"), read="duckdb", write="duckdb", pretty=True)[0]
 
 
 CASES = [(path.stem, *case) for path in sorted(FIXTURES.glob("*.sql")) for case in load_pairs(path)]
