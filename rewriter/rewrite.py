@@ -547,8 +547,7 @@ def _inside_window_or_query(agg: exp.Expression, root: exp.Expression) -> bool:
 
 
 def _replace_table(binding: Binding) -> None:
-    e = binding.expander
-    binding.table.replace(entity_source(e.lens, e.entity, binding.alias, e.params))
+    binding.table.replace(binding.expander.source())
 
 
 # -- helpers --------------------------------------------------------------------------------------------
@@ -606,9 +605,7 @@ def _plan_joined_scope(state: _ScopeState, lens: Lens) -> None:
     assert tree is not None and isinstance(select, exp.Select)
 
     def source(node: JoinNode) -> exp.Expression:
-        entity = lens.entity(node.entity)
-        assert entity is not None
-        return entity_source(lens, entity, node.alias, state.params)
+        return state.expanders[node.alias.lower()].source()
 
     def client_conjuncts(node: JoinNode) -> list[exp.Expression]:
         """The part of the client's (rewritten) ON that belongs to this edge."""
