@@ -9,14 +9,21 @@ For a cohort row (customer k, time t, next occurrence t_next) the appended rows 
     after       lo = #rows with time <= t        hi = N
     in_between  lo = #rows with time <= t        hi = #rows with time <= t_next (N when t_next is NULL)
 
-"first" picks row lo + 1 and "last" row hi (when lo < hi); an aggregate runs over rows lo+1 … hi. The counts
-come from one window pass over the cohort's probe rows and the appended rows of each customer, sorted by
-time (a probe at t sorts before appended rows of the same time for "<", after them for "<="): O(n log n)
-in portable SQL (window functions, UNION ALL, equi-joins), never a per-customer self-join for picks, and
-the same on every engine. Each cohort row gets at most one pick row, joined back on its primary key, so a
-temporal relationship never duplicates or drops cohort rows.
+"first" picks row lo + 1 and "last" row hi (when lo < hi); an aggregate runs over rows lo+1 … hi. Plans, each
+portable SQL (window functions, UNION ALL, equi-joins), the same on every engine:
 
-The functions here take ``Expander``s (built by ``rewriter.expand``) and never import that module.
+- ``ever`` kinds, ``first_before`` and ``last_after`` need no per-row window: the customer's first/last
+  appended row (or its aggregates) joined on the customer key, with a time condition for the latter two
+  (the first row overall is the first before t exactly when it is before t).
+- the others count appended rows at each cohort row's bounds in one window pass over "probe" rows and the
+  appended rows, sorted by time (a probe at t sorts before appended rows of the same time for "<", after
+  them for "<="): O(n log n), never a per-customer self-join; the pick is then an equi-join on (customer,
+  row number), and ``count``/``sum`` aggregates come from running totals at lo and hi (other measure
+  types join the rows lo+1 … hi).
+
+Each cohort row gets at most one pick row, joined on its primary key or its customer key, so a temporal
+relationship never duplicates or drops cohort rows. The functions here take ``Expander``s (built by
+``rewriter.expand``) and never import that module.
 """
 
 from __future__ import annotations
@@ -25,110 +32,180 @@ from typing import TYPE_CHECKING
 
 from sqlglot import exp
 
-from rewriter.lens import ActivitySchema, Entity, Measure, Temporal
+from rewriter.lens import ActivitySchema, Entity, Measure, Member, Temporal
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from rewriter.expand import Expander
 
+    MakeExpander = Callable[[Entity, str], Expander]
+
 COHORT_ALIAS = "__cohort"
 _COUNTS = ("count", "count_distinct", "count_distinct_approx")
-# probe kinds in the sort at equal times: "<" probes first, then appended rows, then "<=" probes
+# probe kinds, and their place at equal times: "<" probes first, then appended rows, then "<=" probes
 _LT, _APPENDED, _LE, _NEXT = 0, 1, 2, 3
 
 
-def extended_source(
-    base: exp.Expression, entity: Entity, used: list[Temporal], expander: Callable[[Entity, str], Expander],
-    schema: ActivitySchema,
-) -> exp.Select:
-    """``SELECT __cohort.*, <appended columns> FROM (<entity SQL>) AS __cohort LEFT JOIN <pick> ON <pk> …``"""
+def extended_source(base: exp.Expression, entity: Entity, used: list[Temporal], expander: MakeExpander,
+                    schema: ActivitySchema) -> exp.Select:
+    """``SELECT __cohort.*, <appended columns> FROM (<entity SQL>) AS __cohort LEFT JOIN <pick> ON … ``"""
     cohort = expander(entity, COHORT_ALIAS)
+    lens = cohort.lens
     select = exp.Select(expressions=[exp.Column(this=exp.Star(), table=exp.to_identifier(COHORT_ALIAS))])
-    select.set("from_", exp.From(this=exp.Subquery(this=base, alias=exp.TableAlias(this=exp.to_identifier(COHORT_ALIAS)))))
-    pk = cohort.row_expression(entity.member(entity.primary_key[0]))  # type: ignore[arg-type]
+    select.set("from_", exp.From(this=_sub(base, COHORT_ALIAS)))
     joins = []
     for temporal in used:
-        alias = f"__t_{temporal.name}"
-        query = pick_query(temporal, entity, expander, schema)
-        joins.append(exp.Join(this=exp.Subquery(this=query, alias=exp.TableAlias(this=exp.to_identifier(alias))),
-                              on=exp.EQ(this=exp.column("__pk", table=alias), expression=pk.copy()), side="LEFT"))
-        target = expander(entity, COHORT_ALIAS).lens.entity(temporal.target)
+        target = lens.entity(temporal.target)
         assert target is not None
+        alias = f"__t_{temporal.name}"
+        query, on = _plan(temporal, entity, target, expander, schema, alias, cohort)
+        joins.append(exp.Join(this=_sub(query, alias), on=on, side="LEFT"))
         for name in temporal.members:
             member = target.member(name)
-            value: exp.Expression = exp.column(name, table=alias, quoted=True)
+            assert member is not None
+            value: exp.Expression = exp.column(exp.to_identifier(member.name, quoted=True), table=exp.to_identifier(alias))
             if isinstance(member, Measure) and member.measure_type in _COUNTS:
                 value = exp.Coalesce(this=value, expressions=[exp.Literal.number(0)])  # nothing appended: 0
-            select.expressions.append(exp.alias_(value, temporal.column(member.name if member else name), quoted=True))
+            select.expressions.append(exp.alias_(value, temporal.column(member.name), quoted=True))
     select.set("joins", joins)
     return select
 
 
-def pick_query(temporal: Temporal, entity: Entity, expander: Callable[[Entity, str], Expander],
-               schema: ActivitySchema) -> exp.Select:
-    """One row per cohort primary key (``__pk``) that has appended rows in its window, with the picked
-    row's members (or the aggregates), named as the appended entity's members."""
-    target = expander(entity, "__c_src").lens.entity(temporal.target)
-    assert target is not None
-    cohort_rows = _cohort_rows(temporal, expander(entity, "__c_src"), schema)
-    appended = expander(target, "__a")
+def _plan(temporal: Temporal, entity: Entity, target: Entity, expander: MakeExpander, schema: ActivitySchema,
+          alias: str, cohort: Expander) -> tuple[exp.Select, exp.Expression]:
+    """(pick query, join condition with the cohort row) for one relationship."""
+    key = cohort.row_expression(_member(entity, temporal.field or schema.entity))
+    ts = cohort.row_expression(_member(entity, schema.timestamp))
+    pk = cohort.row_expression(_member(entity, entity.primary_key[0]))
     append_rows = _append_rows(temporal, expander(target, "__a_src"), schema)
-    values = []
-    for name in temporal.members:
-        member = target.member(name)
-        assert member is not None
-        value = appended.measure_expression(member) if isinstance(member, Measure) else appended.row_expression(member)
-        values.append(exp.alias_(value, member.name, quoted=True))
-    bounds = _bounds(temporal)
-    query = exp.Select(expressions=[exp.column("__pk", table="__b"), *values])
-    query.set("from_", exp.From(this=exp.Subquery(this=bounds, alias=exp.TableAlias(this=exp.to_identifier("__b")))))
-    same_customer = exp.EQ(this=exp.column("__k", table="__a"), expression=exp.column("__k", table="__b"))
-    rn, lo, hi = exp.column("__rn", table="__a"), exp.column("__lo", table="__b"), exp.column("__hi", table="__b")
-    if temporal.pick == "first":
-        on = exp.and_(same_customer, exp.EQ(this=rn, expression=exp.Add(this=lo, expression=exp.Literal.number(1))))
-    elif temporal.pick == "last":
-        on = exp.and_(same_customer, exp.EQ(this=rn, expression=hi))
-    else:
-        on = exp.and_(same_customer, exp.GT(this=rn, expression=lo), exp.LTE(this=rn.copy(), expression=hi))
-    query.set("joins", [exp.Join(this=exp.Table(this=exp.to_identifier("__a")), on=on, kind="INNER")])
-    query.set("where", exp.Where(this=exp.LT(this=lo.copy(), expression=hi.copy())))
+    members = [_member(target, name) for name in temporal.members]
+    if temporal.window == "ever" or temporal.kind in ("first_before", "last_after"):
+        query = _per_customer(temporal, members, expander(target, "__a"))
+        query.set("with_", exp.With(expressions=[_cte(append_rows, "__a")]))
+        on: exp.Expression = exp.EQ(this=exp.column("__k", table=alias), expression=key)
+        if temporal.kind == "first_before":
+            on = exp.and_(on, exp.LT(this=exp.column("__t", table=alias), expression=ts))
+        elif temporal.kind == "last_after":
+            on = exp.and_(on, exp.GT(this=exp.column("__t", table=alias), expression=ts))
+        return query, on
+    cohort_rows = _cohort_rows(temporal, expander(entity, "__c_src"), schema)
+    query = _windowed(temporal, members, expander(target, "__a"))
+    query.set("with_", exp.With(expressions=[_cte(cohort_rows, "__c"), _cte(append_rows, "__a")]))
+    return query, exp.EQ(this=exp.column("__pk", table=alias), expression=pk)
+
+
+def _per_customer(temporal: Temporal, members: list[Member], appended: Expander) -> exp.Select:
+    """One row per customer: its first or last appended row's members (and time), or its aggregates."""
     if temporal.pick is None:
-        query.set("group", exp.Group(expressions=[exp.column("__pk", table="__b")]))
-    with_ = exp.With(expressions=[
-        exp.CTE(this=cohort_rows, alias=exp.TableAlias(this=exp.to_identifier("__c"))),
-        exp.CTE(this=append_rows, alias=exp.TableAlias(this=exp.to_identifier("__a"))),
-    ])
-    query.set("with_", with_)
+        values = [exp.alias_(appended.measure_expression(m), m.name, quoted=True) for m in members]  # type: ignore[arg-type]
+        return exp.select(exp.column("__k", table="__a"), *values).from_("__a").group_by(exp.column("__k", table="__a"))
+    values = [exp.alias_(appended.row_expression(m), m.name, quoted=True) for m in members]
+    which = exp.Literal.number(1) if temporal.pick == "first" else exp.column("__n", table="__a")
+    return (exp.select(exp.column("__k", table="__a"), exp.column("__t", table="__a"), *values).from_("__a")
+            .where(exp.EQ(this=exp.column("__rn", table="__a"), expression=which)))
+
+
+def _windowed(temporal: Temporal, members: list[Member], appended: Expander) -> exp.Select:
+    """One row per cohort key (``__pk``) with appended rows in its window: the picked row's members, or
+    the aggregates over the window."""
+    bounds = _bounds(temporal)
+    b = "__b"
+    same_customer = exp.EQ(this=exp.column("__k", table="__a"), expression=exp.column("__k", table=b))
+    rn, lo, hi = exp.column("__rn", table="__a"), exp.column("__lo", table=b), exp.column("__hi", table=b)
+    nonempty = exp.Where(this=exp.LT(this=lo.copy(), expression=hi.copy()))
+    if temporal.pick is not None:
+        picked = exp.Add(this=lo.copy(), expression=exp.Literal.number(1)) if temporal.pick == "first" else hi.copy()
+        values = [exp.alias_(appended.row_expression(m), m.name, quoted=True) for m in members]
+        query = exp.select(exp.column("__pk", table=b), *values).from_(_sub(bounds, b))
+        query.set("joins", [exp.Join(this=exp.to_table("__a"), kind="INNER",
+                                     on=exp.and_(same_customer, exp.EQ(this=rn, expression=picked)))])
+        query.set("where", nonempty)
+        if temporal.kind in ("first_in_between", "last_in_between"):
+            query = query.join(exp.to_table("__c"), join_type="INNER",
+                               on=exp.EQ(this=exp.column("__pk", table="__c"), expression=exp.column("__pk", table=b)))
+            picked_time = exp.column("__t", table="__a")
+            if temporal.kind == "first_in_between":  # the first row after t, if not after t_next
+                limit = exp.or_(exp.Is(this=exp.column("__next", table="__c"), expression=exp.Null()),
+                                exp.LTE(this=picked_time, expression=exp.column("__next", table="__c")))
+            else:  # the last row up to t_next, if after t
+                limit = exp.GT(this=picked_time, expression=exp.column("__t", table="__c"))
+            query = query.where(limit)
+        return query
+    if all(_running(m) is not None for m in members):  # count/sum: running totals at hi minus at lo
+        return _from_running_totals(members, appended, bounds)
+    values = [exp.alias_(appended.measure_expression(m), m.name, quoted=True) for m in members]  # type: ignore[arg-type]
+    query = exp.select(exp.column("__pk", table=b), *values).from_(_sub(bounds, b))
+    query.set("joins", [exp.Join(this=exp.to_table("__a"), kind="INNER", on=exp.and_(
+        same_customer, exp.GT(this=rn, expression=lo), exp.LTE(this=rn.copy(), expression=hi)))])
+    query.set("where", nonempty)
+    return query.group_by(exp.column("__pk", table=b))
+
+
+def _running(member: Member) -> str | None:
+    """The decomposable measure types, whose value over rows lo+1…hi is a difference of running totals."""
+    return member.measure_type if isinstance(member, Measure) and member.measure_type in ("count", "sum") else None
+
+
+def _from_running_totals(members: list[Member], appended: Expander, bounds: exp.Select) -> exp.Select:
+    """``count``: C(hi) - C(lo); ``sum``: S(hi) - S(lo) when some row had a value (else NULL, as SQL's sum)."""
+    order = exp.Order(expressions=[exp.Ordered(this=exp.column("__rn", table="__a"), nulls_first=False)])
+    spec = exp.WindowSpec(kind="ROWS", start="UNBOUNDED", start_side="PRECEDING", end="CURRENT ROW")
+    totals = [exp.column("__k", table="__a"), exp.column("__rn", table="__a")]
+    for i, m in enumerate(members):
+        argument = appended.measure_expression(m).this  # type: ignore[arg-type]  # count(x) / sum(x): x
+        totals.append(exp.alias_(exp.Window(this=exp.Count(this=argument.copy()), partition_by=[exp.column("__k", table="__a")],
+                                            order=order.copy(), spec=spec.copy()), f"__c{i}"))
+        if _running(m) == "sum":
+            totals.append(exp.alias_(exp.Window(this=exp.Sum(this=argument.copy()), partition_by=[exp.column("__k", table="__a")],
+                                                order=order.copy(), spec=spec.copy()), f"__s{i}"))
+    running = exp.select(*totals).from_("__a")
+    b = "__b"
+    values = []
+    for i, m in enumerate(members):
+        count = exp.Sub(this=exp.column(f"__c{i}", table="__h"),
+                        expression=exp.Coalesce(this=exp.column(f"__c{i}", table="__l"), expressions=[exp.Literal.number(0)]))
+        if _running(m) == "count":
+            values.append(exp.alias_(count, m.name, quoted=True))
+            continue
+        total = exp.Sub(this=exp.column(f"__s{i}", table="__h"),
+                        expression=exp.Coalesce(this=exp.column(f"__s{i}", table="__l"), expressions=[exp.Literal.number(0)]))
+        values.append(exp.alias_(exp.Case(ifs=[exp.If(this=exp.GT(this=count, expression=exp.Literal.number(0)), true=total)]),
+                                 m.name, quoted=True))
+    query = exp.select(exp.column("__pk", table=b), *values).from_(_sub(bounds, b))
+    at = [("__h", exp.column("__hi", table=b), "INNER"), ("__l", exp.column("__lo", table=b), "LEFT")]
+    joins = []
+    for alias, number, side in at:
+        on = exp.and_(exp.EQ(this=exp.column("__k", table=alias), expression=exp.column("__k", table=b)),
+                      exp.EQ(this=exp.column("__rn", table=alias), expression=number))
+        join = exp.Join(this=_sub(running.copy(), alias), on=on, **({"side": side} if side == "LEFT" else {"kind": side}))
+        joins.append(join)
+    query.set("joins", joins)
+    query.set("where", exp.Where(this=exp.LT(this=exp.column("__lo", table=b), expression=exp.column("__hi", table=b))))
     return query
 
 
 def _cohort_rows(temporal: Temporal, cohort: Expander, schema: ActivitySchema) -> exp.Select:
     entity = cohort.entity
-    key = cohort.row_expression(entity.member(temporal.field or schema.entity))  # type: ignore[arg-type]
-    ts = cohort.row_expression(entity.member(schema.timestamp))  # type: ignore[arg-type]
-    columns = [
-        exp.alias_(cohort.row_expression(entity.member(entity.primary_key[0])), "__pk"),  # type: ignore[arg-type]
-        exp.alias_(key, "__k"),
-        exp.alias_(ts, "__t"),
-    ]
+    key = cohort.row_expression(_member(entity, temporal.field or schema.entity))
+    ts = cohort.row_expression(_member(entity, schema.timestamp))
+    columns = [exp.alias_(cohort.row_expression(_member(entity, entity.primary_key[0])), "__pk"),
+               exp.alias_(key, "__k"), exp.alias_(ts, "__t")]
     if temporal.window == "in_between":
-        columns.append(exp.alias_(cohort.row_expression(entity.member(schema.next_occurrence)), "__next"))  # type: ignore[arg-type]
+        columns.append(exp.alias_(cohort.row_expression(_member(entity, schema.next_occurrence)), "__next"))
     select = exp.Select(expressions=columns)
     select.set("from_", exp.From(this=cohort.plain_source()))
-    select.set("where", exp.Where(this=exp.and_(exp.Not(this=exp.Is(this=key.copy(), expression=exp.Null())),
-                                                exp.Not(this=exp.Is(this=ts.copy(), expression=exp.Null())))))
-    return select
+    return select.where(_not_null(key), _not_null(ts))
 
 
 def _append_rows(temporal: Temporal, append: Expander, schema: ActivitySchema) -> exp.Select:
     """The appended entity's rows (all its columns, so its members expand over them) numbered per customer
     by (time, primary key), with the customer's total."""
     entity = append.entity
-    key = append.row_expression(entity.member(temporal.target_field or schema.entity))  # type: ignore[arg-type]
-    ts = append.row_expression(entity.member(schema.timestamp))  # type: ignore[arg-type]
-    pk = append.row_expression(entity.member(entity.primary_key[0]))  # type: ignore[arg-type]
-    order = exp.Order(expressions=[exp.Ordered(this=ts.copy(), nulls_first=False), exp.Ordered(this=pk.copy(), nulls_first=False)])
+    key = append.row_expression(_member(entity, temporal.target_field or schema.entity))
+    ts = append.row_expression(_member(entity, schema.timestamp))
+    pk = append.row_expression(_member(entity, entity.primary_key[0]))
+    order = exp.Order(expressions=[exp.Ordered(this=ts.copy(), nulls_first=False), exp.Ordered(this=pk, nulls_first=False)])
     select = exp.Select(expressions=[
         exp.Column(this=exp.Star(), table=exp.to_identifier(append.alias)),
         exp.alias_(key, "__k"),
@@ -137,63 +214,74 @@ def _append_rows(temporal: Temporal, append: Expander, schema: ActivitySchema) -
         exp.alias_(exp.Window(this=exp.Count(this=exp.Star()), partition_by=[key.copy()]), "__n"),
     ])
     select.set("from_", exp.From(this=append.plain_source()))
-    select.set("where", exp.Where(this=exp.and_(exp.Not(this=exp.Is(this=key.copy(), expression=exp.Null())),
-                                                exp.Not(this=exp.Is(this=ts.copy(), expression=exp.Null())))))
-    return select
+    return select.where(_not_null(key), _not_null(ts))
 
 
 def _bounds(temporal: Temporal) -> exp.Select:
-    """(__pk, __k, __lo, __hi) per cohort row: its window as a range of appended row numbers."""
+    """(__pk, __k, __lo, __hi) per cohort row: its window as a range of appended row numbers.
+
+    A pick in between needs one bound only: the first is the first row after t (kept if it is not after
+    t_next, by ``__limit``), the last the last row up to t_next (kept if after t)."""
     window = temporal.window
-    if window == "ever":  # no probes: the whole of the customer's appended rows
-        totals = exp.select("__k", exp.alias_(exp.Count(this=exp.Star()), "__n")).from_("__a").group_by("__k")
-        select = exp.select(exp.column("__pk", table="__c"), exp.column("__k", table="__c"),
-                            exp.alias_(exp.Literal.number(0), "__lo"), exp.alias_(exp.column("__n", table="__s"), "__hi"))
-        select = select.from_("__c").join(exp.Subquery(this=totals, alias=exp.TableAlias(this=exp.to_identifier("__s"))),
-                                          on=exp.EQ(this=exp.column("__k", table="__s"), expression=exp.column("__k", table="__c")))
-        return select
     probes = {"before": [_LT], "after": [_LE], "in_between": [_LE, _NEXT]}[window]
+    if temporal.kind == "first_in_between":
+        probes = [_LE]
+    elif temporal.kind == "last_in_between":
+        probes = [_NEXT]
     parts: list[exp.Select] = []
     for which in probes:
-        time = "__next" if which == _NEXT else "__t"
-        tag = _LT if which == _LT else _LE
-        part = exp.select("__k", exp.alias_(exp.column(time), "__t"), exp.alias_(exp.Literal.number(tag), "__tag"),
+        part = exp.select("__k", exp.alias_(exp.column("__next" if which == _NEXT else "__t"), "__t"),
+                          exp.alias_(exp.Literal.number(_LT if which == _LT else _LE), "__tag"),
                           exp.alias_(exp.Literal.number(which), "__which"), "__pk").from_("__c")
-        if which == _NEXT:
-            part = part.where(exp.Not(this=exp.Is(this=exp.column("__next"), expression=exp.Null())))
+        if which == _NEXT and len(probes) > 1:
+            part = part.where(_not_null(exp.column("__next")))  # no next occurrence: hi is the total
         parts.append(part)
     parts.append(exp.select("__k", "__t", exp.alias_(exp.Literal.number(_APPENDED), "__tag"),
-                            exp.alias_(exp.Literal.number(_APPENDED), "__which"),
-                            exp.alias_(exp.Null(), "__pk")).from_("__a"))
+                            exp.alias_(exp.Literal.number(_APPENDED), "__which"), exp.alias_(exp.Null(), "__pk")).from_("__a"))
     union: exp.Expression = parts[0]
     for part in parts[1:]:
         union = exp.Union(this=union, expression=part, distinct=False)
-    is_appended = exp.Case(ifs=[exp.If(this=exp.EQ(this=exp.column("__which"), expression=exp.Literal.number(_APPENDED)),
-                                       true=exp.Literal.number(1))], default=exp.Literal.number(0))
+    appended = exp.Case(ifs=[exp.If(this=exp.EQ(this=exp.column("__which"), expression=exp.Literal.number(_APPENDED)),
+                                    true=exp.Literal.number(1))], default=exp.Literal.number(0))
     running = exp.Window(
-        this=exp.Sum(this=is_appended), partition_by=[exp.column("__k")],
+        this=exp.Sum(this=appended), partition_by=[exp.column("__k")],
         order=exp.Order(expressions=[exp.Ordered(this=exp.column("__t"), nulls_first=False),
                                      exp.Ordered(this=exp.column("__tag"), nulls_first=False)]),
         spec=exp.WindowSpec(kind="ROWS", start="UNBOUNDED", start_side="PRECEDING", end="CURRENT ROW"),
     )
-    total = exp.Window(this=exp.Sum(this=is_appended.copy()), partition_by=[exp.column("__k")])
+    total = exp.Window(this=exp.Sum(this=appended.copy()), partition_by=[exp.column("__k")])
     counted = exp.select("__pk", "__k", "__which", exp.alias_(running, "__cnt"), exp.alias_(total, "__total")).from_(
-        exp.Subquery(this=union, alias=exp.TableAlias(this=exp.to_identifier("__probes"))))
+        _sub(union, "__probes"))
+    probe_rows = exp.NEQ(this=exp.column("__which"), expression=exp.Literal.number(_APPENDED))
+    if len(probes) == 1:  # one probe per cohort row: its count is a bound, no pivot needed
+        # (a probe at a NULL next occurrence sorts after every appended row: its count is the total)
+        lo = exp.column("__cnt") if probes == [_LE] else exp.Literal.number(0)
+        hi = exp.column("__total") if probes == [_LE] else exp.column("__cnt")
+        return exp.select("__pk", "__k", exp.alias_(lo, "__lo"), exp.alias_(hi, "__hi")).from_(
+            _sub(counted, "__counted")).where(probe_rows)
 
     def count_at(which: int) -> exp.Expression:
         return exp.Max(this=exp.Case(ifs=[exp.If(this=exp.EQ(this=exp.column("__which"), expression=exp.Literal.number(which)),
                                                  true=exp.column("__cnt"))]))
 
-    total_n = exp.Max(this=exp.column("__total"))
-    if window == "before":
-        lo, hi = exp.Literal.number(0), count_at(_LT)
-    elif window == "after":
-        lo, hi = count_at(_LE), total_n
-    else:
-        lo, hi = count_at(_LE), exp.Coalesce(this=count_at(_NEXT), expressions=[total_n])
-    return (
-        exp.select("__pk", "__k", exp.alias_(lo, "__lo"), exp.alias_(hi, "__hi"))
-        .from_(exp.Subquery(this=counted, alias=exp.TableAlias(this=exp.to_identifier("__counted"))))
-        .where(exp.NEQ(this=exp.column("__which"), expression=exp.Literal.number(_APPENDED)))
-        .group_by("__pk", "__k")
-    )
+    hi = exp.Coalesce(this=count_at(_NEXT), expressions=[exp.Max(this=exp.column("__total"))])
+    return (exp.select("__pk", "__k", exp.alias_(count_at(_LE), "__lo"), exp.alias_(hi, "__hi"))
+            .from_(_sub(counted, "__counted")).where(probe_rows).group_by("__pk", "__k"))
+
+
+def _member(entity: Entity, name: str) -> Member:
+    member = entity.member(name)
+    assert member is not None, f"{entity.name}.{name} (checked when the lens loaded)"
+    return member
+
+
+def _sub(query: exp.Expression, alias: str) -> exp.Subquery:
+    return exp.Subquery(this=query, alias=exp.TableAlias(this=exp.to_identifier(alias)))
+
+
+def _cte(query: exp.Expression, alias: str) -> exp.CTE:
+    return exp.CTE(this=query, alias=exp.TableAlias(this=exp.to_identifier(alias)))
+
+
+def _not_null(node: exp.Expression) -> exp.Expression:
+    return exp.Not(this=exp.Is(this=node.copy(), expression=exp.Null()))
