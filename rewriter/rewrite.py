@@ -43,6 +43,7 @@ from rewriter.errors import (
 from rewriter.expand import AGGREGATES, ROLLING_META, RUNNING_TOTAL_META, Expander, accumulate, entity_source
 from rewriter.joins import JoinNode, JoinTree, build_tree
 from rewriter.lens import Entity, Lens, Measure, Member
+from rewriter import postgres
 from rewriter.naming import postgres_column_name
 from rewriter.plan import MEASURE_META, plan_aggregate
 
@@ -85,16 +86,20 @@ def rewrite(
     *,
     params: dict[str, str] | None = None,
     notes: list[str] | None = None,
+    schema: postgres.EntityTypes | None = None,
 ) -> exp.Expression:
     """Rewrite a parsed client query over ``lens``; returns a new tree ready to render for the backend.
 
     ``params`` are the session's lens parameters (``SET lens.month = 3`` gives ``{"month": "3"}``), used
     for ``{{month:default}}`` placeholders in the lens's snippets. ``notes`` receives a line per join the
-    rewriter chose (for EXPLAIN).
+    rewriter chose (for EXPLAIN). ``schema`` gives entity column types (entity -> member -> type) for the
+    PostgreSQL semantics rules (``rewriter.postgres``).
     """
     tree = expression.copy()
     _check_functions(tree)
+    postgres.fold_identifiers(tree)
     _name_projections(tree)
+    tree = postgres.prepare(tree, schema)
     states = [_bind_scope(scope, lens, params or {}) for scope in traverse_scope(tree)]
     by_select = {id(s.scope.expression): s for s in states}
     for state in states:
@@ -112,7 +117,7 @@ def rewrite(
             _window_rolling_measures(state)
         for binding in state.bindings:
             _replace_table(binding)
-    return tree
+    return postgres.finish(tree)
 
 
 def _entity_for_table(table: exp.Table, lens: Lens) -> Entity | None:
@@ -249,6 +254,9 @@ def _lookup(
 ) -> tuple[Binding, Member] | None:
     name = column.name
     qualifier = column.table
+    if not qualifier and name.lower() in aliases and isinstance(column.parent, exp.Ordered) \
+            and isinstance(column.parent.parent, exp.Order) and column.parent.parent.parent is state.scope.expression:
+        return None  # ORDER BY <output column name>: the select-list alias wins over input columns
     if qualifier:
         for binding in _visible_bindings(state, by_select):
             if binding.alias.lower() == qualifier.lower():
