@@ -423,7 +423,9 @@ class Session(CursorCommands, SessionCommands):
                 return hit
         tree = pgfunctions.evaluate(statement.ast, self)
         notes: list[str] = []
-        tree = rewrite(tree, self.lens, params=params, notes=notes)
+        catalog = self.server.catalog
+        schema = catalog.entity_types(self.lens) if catalog is not None else None
+        tree = rewrite(tree, self.lens, params=params, notes=notes, schema=schema)
         tree = fix_pg_types(tree)  # after rewrite: result columns are already named from the client's SQL
         result = Compiled(render(tree, self.server.backend.dialect), tuple(notes))
         if key is not None:

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from sqlglot import exp
 from sqlglot.optimizer.scope import Scope, traverse_scope
 
+from rewriter import postgres
 from rewriter.errors import (
     AmbiguousColumn,
     FeatureNotSupported,
@@ -43,7 +44,6 @@ from rewriter.errors import (
 from rewriter.expand import AGGREGATES, ROLLING_META, RUNNING_TOTAL_META, Expander, accumulate, entity_source
 from rewriter.joins import JoinNode, JoinTree, build_tree
 from rewriter.lens import Entity, Lens, Measure, Member
-from rewriter import postgres
 from rewriter.naming import postgres_column_name
 from rewriter.plan import MEASURE_META, plan_aggregate
 
@@ -99,7 +99,7 @@ def rewrite(
     _check_functions(tree)
     postgres.fold_identifiers(tree)
     _name_projections(tree)
-    tree = postgres.prepare(tree, schema)
+    tree = postgres.prepare(tree, _member_types(lens, schema))
     states = [_bind_scope(scope, lens, params or {}) for scope in traverse_scope(tree)]
     by_select = {id(s.scope.expression): s for s in states}
     for state in states:
@@ -118,6 +118,24 @@ def rewrite(
         for binding in state.bindings:
             _replace_table(binding)
     return postgres.finish(tree)
+
+
+_COUNT_MEASURES = ("count", "count_distinct", "count_distinct_approx")
+
+
+def _member_types(lens: Lens, schema: postgres.EntityTypes | None) -> postgres.EntityTypes:
+    """Entity column types: those the backend reports (``schema``) over what the lens declares (counts are
+    bigint, strings text), so hidden members are typed too."""
+    out: dict[str, dict[str, str]] = {}
+    for entity in lens.entities:
+        declared = {}
+        for member in entity.members:
+            if isinstance(member, Measure) and member.measure_type in _COUNT_MEASURES:
+                declared[member.name] = "int8"
+            elif member.type == "string" and not isinstance(member, Measure):
+                declared[member.name] = "text"
+        out[entity.name] = {**declared, **dict((schema or {}).get(entity.name, {}))}
+    return out
 
 
 def _entity_for_table(table: exp.Table, lens: Lens) -> Entity | None:

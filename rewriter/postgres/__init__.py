@@ -38,7 +38,6 @@ RULES: tuple[Callable[[exp.Expression], exp.Expression], ...] = (
 def prepare(tree: exp.Expression, schema: EntityTypes | None = None) -> exp.Expression:
     """Type the client's query, refuse what PostgreSQL refuses, apply the rules (in place where possible)."""
     annotate(tree, schema)
-    check_errors(tree)
 
     def apply(node: exp.Expression) -> exp.Expression:
         for rule in RULES:
@@ -52,6 +51,7 @@ def prepare(tree: exp.Expression, schema: EntityTypes | None = None) -> exp.Expr
                 tree = new
             else:
                 node.replace(new)
+    check_errors(tree)
     return tree
 
 

@@ -82,7 +82,7 @@ def numeric_casts(node: exp.Expression) -> exp.Expression:
                 node.meta["pg_scale"] = max(0, -exponent) if isinstance(exponent, int) else 0
             except InvalidOperation:
                 node.meta["pg_scale"] = 0
-        else:
+        elif is_integer(inner) or is_decimal(inner) or isinstance(inner, exp.Literal):
             node.meta["pg_scale"] = decimal_scale(inner)
     return node
 

@@ -27,11 +27,41 @@ def annotate(tree: exp.Expression, schema: EntityTypes | None) -> exp.Expression
     """Annotate ``tree`` in place (and return it)."""
     by_entity = {e.lower(): {c.lower(): t for c, t in cols.items()} for e, cols in (schema or {}).items()}
     annotator = TypeAnnotator(MappingSchema(dialect="postgres"), overwrite_types=False)
+    for literal in tree.find_all(exp.Literal):
+        if not literal.is_string:
+            literal.type = literal_type(literal)
     for scope in traverse_scope(tree):
         _type_columns(scope, by_entity)
         annotator.annotate_scope(scope)
     annotator.annotate_expression(tree)
+    _float_wins(tree)
     return tree
+
+
+_ARITHMETIC = (exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Mod, exp.Pow)
+
+
+def _float_wins(tree: exp.Expression) -> None:
+    """float8 with numeric is float8 in PostgreSQL (sqlglot coerces to DECIMAL): retype bottom-up."""
+    double = exp.DataType.build("DOUBLE")
+    for node in reversed(list(tree.walk())):
+        if isinstance(node, _ARITHMETIC) and (is_float(node.this) or is_float(node.expression)):
+            node.type = double
+        elif isinstance(node, exp.Paren | exp.Floor | exp.Ceil | exp.Abs | exp.Neg) and is_float(node.this):
+            node.type = double
+
+
+def literal_type(literal: exp.Literal) -> exp.DataType:
+    """PostgreSQL's type of a numeric constant: int4, int8 or numeric (a decimal point or exponent)."""
+    text = literal.name.lower()
+    if text.lstrip("-").isdigit():
+        return exp.DataType.build("INT" if -(2**31) <= int(text) < 2**31 else
+                                  "BIGINT" if -(2**63) <= int(text) < 2**63 else "DECIMAL")
+    if "e" in text:
+        return exp.DataType.build("DECIMAL")
+    digits = text.lstrip("-").replace(".", "")
+    scale = len(text.split(".", 1)[1]) if "." in text else 0
+    return exp.DataType.build(f"DECIMAL({max(len(digits), scale, 1)}, {scale})")
 
 
 def _type_columns(scope: Scope, by_entity: dict[str, dict[str, str]]) -> None:

@@ -24,6 +24,7 @@ from rewriter.render.duckdb_templates import to_char_date, to_char_number
 
 DIALECT = "duckdb"
 FLOAT_NUMERIC_SCALE = 15  # float8 -> numeric keeps 15 significant digits (DBL_DIG)
+UNKNOWN_NUMERIC_SCALE = 16  # ::numeric of an input of unknown type (a parameter): exact to 16 places
 
 
 def render(tree: exp.Expression) -> str:
@@ -106,7 +107,7 @@ def numeric_casts(node: exp.Expression) -> exp.Expression:
     if not (isinstance(node, exp.Cast) and isinstance(node.to, exp.DataType) and node.to.is_type("decimal")
             and not node.to.expressions):
         return node
-    scale = node.meta.get("pg_scale", 0)
+    scale = node.meta.get("pg_scale", UNKNOWN_NUMERIC_SCALE)
     if scale == "float":
         text = exp.Cast(this=node.this, to=exp.DataType.build("VARCHAR"))
         return exp.Cast(this=text, to=_decimal(FLOAT_NUMERIC_SCALE))
