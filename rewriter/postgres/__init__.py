@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from sqlglot import exp
 
+from rewriter.bottom_up import bottom_up
 from rewriter.postgres import arithmetic, functions
 from rewriter.postgres.errors import check_errors
 from rewriter.postgres.names import fold_identifiers
@@ -44,16 +45,9 @@ def prepare(tree: exp.Expression, schema: EntityTypes | None = None) -> exp.Expr
             node = rule(node)
         return node
 
-    for node in reversed(list(tree.walk())):  # children before parents, each node once
-        new = apply(node)
-        if new is not node:
-            if node is tree:
-                tree = new
-            else:
-                node.replace(new)
+    tree = bottom_up(tree, apply)
     check_errors(tree)
     return tree
-
 
 def finish(tree: exp.Expression) -> exp.Expression:
     """Rules for the rewritten tree (the planner's own nodes included)."""

@@ -61,8 +61,11 @@ def aggregate_types(node: exp.Expression) -> exp.Expression:
         node.meta["pg_numeric_avg"] = (scale, max(MIN_DIV_SCALE, scale))
         node.type = exp.DataType.build("DECIMAL")
         return node
-    if isinstance(node, exp.Sum) and is_integer(node.this) and not isinstance(node.parent, exp.Window):
-        bigint = node.this.type.this in (_T.TINYINT, _T.SMALLINT, _T.INT)  # type: ignore[union-attr]
+    total = node
+    while isinstance(total, exp.Window | exp.Filter):  # sum(x) FILTER (…) OVER (…): cast the whole call
+        total = total.this
+    if isinstance(total, exp.Sum) and is_integer(total.this) and not isinstance(node.parent, exp.Window | exp.Filter):
+        bigint = total.this.type.this in (_T.TINYINT, _T.SMALLINT, _T.INT)  # type: ignore[union-attr]
         out = exp.Cast(this=node, to=exp.DataType.build("BIGINT" if bigint else "DECIMAL"))
         out.meta["pg_scale"] = 0
         out.type = out.to

@@ -19,6 +19,7 @@ import re
 
 from sqlglot import exp
 
+from rewriter.bottom_up import bottom_up
 from rewriter.errors import FeatureNotSupported
 from rewriter.render.duckdb_templates import to_char_date, to_char_number
 
@@ -29,18 +30,6 @@ UNKNOWN_NUMERIC_SCALE = 16  # ::numeric of an input of unknown type (a parameter
 
 def render(tree: exp.Expression) -> str:
     return bottom_up(tree, _postgres_for_duckdb).sql(dialect=DIALECT)
-
-
-def bottom_up(tree: exp.Expression, fn) -> exp.Expression:  # type: ignore[no-untyped-def]
-    """Apply ``fn`` to every node, children before parents, replacing nodes in place; the new root."""
-    for node in reversed(list(tree.walk())):
-        new = fn(node)
-        if new is not node:
-            if node is tree:
-                tree = new
-            else:
-                node.replace(new)
-    return tree
 
 
 def _p(e: exp.Expression) -> exp.Expression:
