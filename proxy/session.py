@@ -424,7 +424,9 @@ class Session(CursorCommands, SessionCommands):
         tree = pgfunctions.evaluate(statement.ast, self)
         notes: list[str] = []
         notices: list[tuple[str, str | None]] = []
-        tree = rewrite(tree, self.lens, params=params, notes=notes, notices=notices)
+        catalog = self.server.catalog
+        schema = catalog.entity_types(self.lens) if catalog is not None else None
+        tree = rewrite(tree, self.lens, params=params, notes=notes, notices=notices, schema=schema)
         tree = fix_pg_types(tree)  # after rewrite: result columns are already named from the client's SQL
         result = Compiled(render(tree, self.server.backend.dialect), tuple(notes), tuple(notices))
         if key is not None:

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from sqlglot import exp
 from sqlglot.optimizer.scope import Scope, traverse_scope
 
+from rewriter import postgres
 from rewriter.errors import (
     AmbiguousColumn,
     FeatureNotSupported,
@@ -96,18 +97,23 @@ def rewrite(
     params: dict[str, str] | None = None,
     notes: list[str] | None = None,
     notices: list[tuple[str, str | None]] | None = None,
+    schema: postgres.EntityTypes | None = None,
 ) -> exp.Expression:
     """Rewrite a parsed client query over ``lens``; returns a new tree ready to render for the backend.
 
     ``params`` are the session's lens parameters (``SET lens.month = 3`` gives ``{"month": "3"}``), used
     for ``{{month:default}}`` placeholders in the lens's snippets. ``notes`` receives a line per join the
     rewriter chose (for EXPLAIN); ``notices`` a (message, hint) per choice the client should hear about (a NOTICE).
+    ``schema`` gives entity column types (entity -> member -> type) for the PostgreSQL semantics rules
+    (``rewriter.postgres``).
     """
     tree = expression.copy()
     for select in list(tree.find_all(exp.Select)):
         flatten_join_groups(select)
     _check_functions(tree)
+    postgres.fold_identifiers(tree)
     _name_projections(tree)
+    tree = postgres.prepare(tree, _member_types(lens, schema))
     states = [_bind_scope(scope, lens, params or {}) for scope in traverse_scope(tree)]
     by_select = {id(s.scope.expression): s for s in states}
     for state in states:
@@ -127,7 +133,25 @@ def rewrite(
             _window_rolling_measures(state)
         for binding in state.bindings:
             _replace_table(binding)
-    return tree
+    return postgres.finish(tree)
+
+
+_COUNT_MEASURES = ("count", "count_distinct", "count_distinct_approx")
+
+
+def _member_types(lens: Lens, schema: postgres.EntityTypes | None) -> postgres.EntityTypes:
+    """Entity column types: those the backend reports (``schema``) over what the lens declares (counts are
+    bigint, strings text), so hidden members are typed too."""
+    out: dict[str, dict[str, str]] = {}
+    for entity in lens.entities:
+        declared = {}
+        for member in entity.members:
+            if isinstance(member, Measure) and member.measure_type in _COUNT_MEASURES:
+                declared[member.name] = "int8"
+            elif member.type == "string" and not isinstance(member, Measure):
+                declared[member.name] = "text"
+        out[entity.name] = {**declared, **dict((schema or {}).get(entity.name, {}))}
+    return out
 
 
 def _entity_for_table(table: exp.Table, lens: Lens) -> Entity | None:
@@ -269,6 +293,9 @@ def _lookup(
 ) -> tuple[Binding, Member] | None:
     name = column.name
     qualifier = column.table
+    if not qualifier and name.lower() in aliases and isinstance(column.parent, exp.Ordered) \
+            and isinstance(column.parent.parent, exp.Order) and column.parent.parent.parent is state.scope.expression:
+        return None  # ORDER BY <output column name>: the select-list alias wins over input columns
     if qualifier:
         for binding in _visible_bindings(state, by_select):
             if binding.alias.lower() == qualifier.lower():
