@@ -487,7 +487,7 @@ class Session(CursorCommands, SessionCommands):
         if portal.name and portal.cursor is None:
             portal.cursor = cursor = self.server.backend.cursor()
         portal.reader = await self._start_query(statement, portal.params, cursor)
-        portal.schema = portal.reader.schema
+        portal.schema = self._with_origins(statement, portal.reader.schema)
         portal.in_memory = _constant_result(statement.ast) is not None if statement.ast is not None else False
 
     async def _run_query(
@@ -649,6 +649,13 @@ class Session(CursorCommands, SessionCommands):
             schema = await self._statement_schema(statement, len(portal.params))
             self.out.write(row_description(schema, portal.result_formats))
 
+    def _with_origins(self, statement: Statement, schema: pa.Schema) -> pa.Schema:
+        """Result columns that are table columns carry the table's OID and their number (RowDescription)."""
+        catalog = self.server.catalog
+        if catalog is None or statement.kind is not Kind.QUERY:
+            return schema
+        return catalog.with_origins(self.database, statement.ast, schema)
+
     async def _statement_schema(self, statement: Statement, n_params: int) -> pa.Schema | None:
         if statement.kind is Kind.QUERY:
             assert statement.ast is not None
@@ -659,13 +666,13 @@ class Session(CursorCommands, SessionCommands):
             if self.server.catalog is not None and self.server.catalog.handles(statement.ast):
                 reader = await self._start_query(statement, params)
                 reader.close()
-                return reader.schema
+                return self._with_origins(statement, reader.schema)
             sql = self.compile(statement)
             probe = f"SELECT * FROM ({sql}) AS _describe LIMIT 0"
             self._close_shared_reader()
             reader = await self._guarded(self.cursor.execute, probe, params or None)
             reader.close()
-            return reader.schema
+            return self._with_origins(statement, reader.schema)
         if statement.kind is Kind.EXPLAIN:
             return pa.schema([("QUERY PLAN", pa.string())])
         if statement.kind is Kind.SHOW:

@@ -26,10 +26,14 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 from sqlglot import exp
+from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
 from proxy import pgfunctions
 from proxy.catalog import store
 from proxy.catalog.functions import macro_names
+from proxy.catalog.model import entity_columns
+from proxy.catalog.origins import Table, column_origins
+from proxy.catalog.result_types import vector_positions, with_vectors
 from proxy.catalog.translate import SESSION_RELATIONS, Target, translate
 from proxy.errors import SqlError
 from proxy.wire import types as pgtypes
@@ -71,6 +75,7 @@ class Catalog:
         self._con: duckdb.DuckDBPyConnection | None = None
         self._lock = threading.Lock()
         self._lookups: dict[str, dict[tuple[str, str], int]] = {}
+        self._tables: dict[tuple[str, str], Table | None] = {}
         self.started_at = dt.datetime.now(dt.timezone.utc).isoformat()
 
     def _describe(self, lens: Lens, entity: Entity) -> pa.Schema | None:
@@ -91,6 +96,46 @@ class Catalog:
                     cached[entity.name] = {f.name: pgtypes.pg_type_for_arrow(f.type).name for f in schema}
             self._entity_types[lens.name] = cached
         return cached
+
+    def with_origins(self, database: str, tree: exp.Expression | None, schema: pa.Schema) -> pa.Schema:
+        """``schema`` with each field that is a table's column marked with that table's OID and the
+        column's number (field metadata), for RowDescription (``proxy.catalog.origins``)."""
+        lens = self.lenses.get(database)
+        if tree is None or lens is None or not len(schema):
+            return schema
+        try:
+            origins = column_origins(normalize_identifiers(tree.copy(), dialect="postgres"),
+                                     lambda name: self._table(lens, name))
+        except Exception:  # never worth failing a query over
+            log.debug("no column origins for %s", tree.sql("postgres"), exc_info=True)
+            return schema
+        if origins is None or len(origins) != len(schema) or not any(oid for oid, _ in origins):
+            return schema
+        fields = [f.with_metadata({**(f.metadata or {}), pgtypes.TABLE_OID_KEY: str(oid).encode(), pgtypes.ATTNUM_KEY: str(n).encode()})
+                  if oid else f for f, (oid, n) in zip(schema, origins, strict=True)]
+        return pa.schema(fields, metadata=schema.metadata)
+
+    def _table(self, lens: Lens, name: str) -> Table | None:
+        key = (lens.name, name)
+        if key not in self._tables:
+            self._tables[key] = self._resolve_table(lens, name)
+        return self._tables[key]
+
+    def _resolve_table(self, lens: Lens, name: str) -> Table | None:
+        schema, _, relname = name.rpartition(".")
+        self.connection()
+        oid = self._lookups[lens.name].get(("regclass", f"{schema or 'public'}.{relname}"))
+        entity = lens.entity(relname) if schema in ("", "public") else None
+        if entity is not None and oid is not None:
+            columns = entity_columns(entity, self._describe(lens, entity))
+            star = tuple(c.name for c in columns if c.member.kind != "measure")
+            return Table(oid, tuple(c.name for c in columns), star)
+        relation = self.relations.get(f"{schema or 'pg_catalog'}.{relname}")
+        oid = self._lookups[lens.name].get(("regclass", f"{schema or 'pg_catalog'}.{relname}"))
+        if relation is None or oid is None:
+            return None
+        names = tuple(c for c, _ in relation.columns)
+        return Table(oid, names, names)
 
     # -- routing -----------------------------------------------------------------------------------------
 
@@ -255,11 +300,12 @@ class CatalogCursor:
             rel = self._cur.sql(sql, params=values or None)
             if rel is None:
                 return pa.RecordBatchReader.from_batches(pa.schema([]), [])
-            return rel.to_arrow_reader(BATCH_ROWS)
+            reader = rel.to_arrow_reader(BATCH_ROWS)
         except duckdb.Error as e:
             from proxy.backends.duck import translate_error
 
             raise translate_error(e) from None
+        return with_vectors(reader, vector_positions(ast, reader.schema, store.vector_column_types()))
 
     def interrupt(self) -> None:
         if self._cur is not None:

@@ -27,6 +27,7 @@ from proxy import pgfunctions
 from proxy.catalog.functions import macro_names
 from proxy.catalog.store import Relation
 from proxy.errors import InsufficientPrivilege, SqlError
+from rewriter.naming import postgres_column_name
 from rewriter.rewrite import is_denied_function
 
 _REG_TYPES = {"REGCLASS": "regclass", "REGTYPE": "regtype", "REGNAMESPACE": "regnamespace", "REGPROC": "regproc",
@@ -60,6 +61,7 @@ class Target:
 
 def translate(tree: exp.Expression, context: object, target: Target) -> tuple[str, list[int]]:
     """DuckDB SQL for the catalog query ``tree`` (not modified), and the client parameter numbers it uses."""
+    tree = _name_projections(tree.copy())
     tree = pgfunctions.evaluate(tree, context)  # type: ignore[arg-type]
     tree = _each(tree, exp.Anonymous, lambda n: _current_setting(n, context))
     ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
@@ -75,6 +77,22 @@ def translate(tree: exp.Expression, context: object, target: Target) -> tuple[st
     tree = _each(tree, exp.Table, lambda n: _tables(n, target, ctes))
     used = _renumber_placeholders(tree)
     return tree.sql(dialect="duckdb"), used
+
+
+def _name_projections(tree: exp.Expression) -> exp.Expression:
+    """Alias every computed select-list expression with the name Postgres gives it (``exists``,
+    ``format_type``, ``?column?``), before the rules below turn it into DuckDB's own spelling (which would
+    otherwise name the column ``db0.format_type(atttypid, atttypmod)``)."""
+    for select in tree.find_all(exp.Select):
+        for projection in select.expressions:
+            if isinstance(projection, exp.Alias | exp.Star | exp.Column):
+                continue
+            if isinstance(projection, exp.Dot) and isinstance(projection.expression, exp.Identifier):
+                name = projection.expression.name  # (information_schema._pg_expandarray(a)).n
+            else:
+                name = postgres_column_name(projection)
+            projection.replace(exp.alias_(projection.copy(), name, quoted=True))
+    return tree
 
 
 def _current_setting(node: exp.Expression, context: object) -> exp.Expression:
@@ -299,6 +317,8 @@ def _is_name_type(to: exp.Expression) -> bool:
 
 def _casts(node: exp.Expression, target: Target) -> exp.Expression:
     if not isinstance(node, exp.Cast):
+        if isinstance(node, exp.DataType) and node.this == exp.DataType.Type.NAME:
+            return exp.DataType.build("VARCHAR")  # psqlODBC's 'db'::name AS "PKTABLE_CAT": DuckDB has no name
         if (isinstance(node, exp.DataType) and node.this == exp.DataType.Type.USERDEFINED
                 and not isinstance(node.parent, exp.Cast) and _reg_kind(node) is None):
             return _plain_type(node)
