@@ -603,7 +603,9 @@ class Session(CursorCommands, SessionCommands):
         for oid in msg.param_types:
             if oid and oid not in pgtypes.BY_OID:
                 raise SqlError(f"type with OID {oid} is not supported", sqlstate="42704")
-        types = infer_param_types(statement.ast, list(msg.param_types), self.lens)
+        catalog = self.server.catalog
+        schema = catalog.entity_types(self.lens) if catalog is not None and self.lens is not None else None
+        types = infer_param_types(statement.ast, list(msg.param_types), self.lens, schema)
         types += [pgtypes.TEXT.oid] * (len(msg.param_types) - len(types))
         self.statements[msg.statement] = PreparedStatement(msg.statement, statement, types)
         self.out.write(m.parse_complete())

@@ -87,12 +87,26 @@ def _name_projections(tree: exp.Expression) -> exp.Expression:
         for projection in select.expressions:
             if isinstance(projection, exp.Alias | exp.Star | exp.Column):
                 continue
-            if isinstance(projection, exp.Dot) and isinstance(projection.expression, exp.Identifier):
-                name = projection.expression.name  # (information_schema._pg_expandarray(a)).n
-            else:
-                name = postgres_column_name(projection)
-            projection.replace(exp.alias_(projection.copy(), name, quoted=True))
+            projection.replace(exp.alias_(projection.copy(), _column_name(projection), quoted=True))
     return tree
+
+
+def _column_name(projection: exp.Expression) -> str:
+    if isinstance(projection, exp.Dot):
+        if isinstance(projection.expression, exp.Identifier):
+            return projection.expression.name  # (information_schema._pg_expandarray(a)).n
+        return _column_name(projection.expression)  # pg_catalog.col_description(…)
+    if isinstance(projection, exp.Cast):
+        # Postgres's FigureColname: a cast is named by what it casts when that is a column or a function
+        # (strength 2), else by the outermost type: 'int4'::regtype::text is "text", 'x'::pg_catalog.name "name"
+        inner = projection
+        while isinstance(inner, exp.Cast | exp.Paren):
+            inner = inner.this
+        if isinstance(inner, exp.Column | exp.Dot) or (isinstance(inner, exp.Func) and not isinstance(inner, exp.Case)):
+            return _column_name(inner)
+        typed = postgres_column_name(exp.Cast(this=exp.Literal.number(0), to=projection.to))
+        return typed.rsplit(".", 1)[-1]
+    return postgres_column_name(projection)
 
 
 def _current_setting(node: exp.Expression, context: object) -> exp.Expression:

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import LENS_DIR, RunningServer, start_server, stop_server
+from tests.postgres_oracle.conftest import ORACLE_DB, oracle_server  # noqa: F401  (the corpus's loader)
 
 SLOW_QUERY = "SELECT count(*) FROM order_placed, generate_series(1, 1000000) AS g(i) WHERE order_value * i < 0"
 
@@ -156,3 +157,57 @@ def tls_server(demo_file: Path, tls_files: dict[str, Path]) -> Iterator[RunningS
 def limits_server(demo_file: Path) -> Iterator[RunningServer]:
     yield from _extra_server(demo_file, "--max-connections", "3", "--idle-session-timeout", "1",
                              "--max-message-size", "1048576")
+
+
+# -- PostgreSQL with the same rows: what each client gets from the real thing ------------------------------
+
+
+def lens_yaml() -> dict:
+    """The seed lens as written (parsed here, not by the project's loader): ground truth for keys."""
+    import yaml
+
+    return yaml.safe_load(next(LENS_DIR.glob("*.yml")).read_text())
+
+
+def lens_foreign_keys() -> set[tuple[str, str, str, str]]:
+    """(referencing table, column, referenced table, column) for every relationship of the lens YAML, as
+    docs/catalog.md documents them: a ``1:N`` declared on A (A.f → B.g) is a key on B(g) referencing A(f);
+    ``N:1`` and ``1:1`` are a key on A(f) referencing B(g)."""
+    out = set()
+    for entity in lens_yaml()["entities"]:
+        for rel in entity.get("relationships") or []:
+            target = rel["target"]
+            if str(rel["type"]) == "1:N":
+                out.add((target["name"], target["field"], entity["name"], rel["field"]))
+            else:  # 1:1 (YAML 1.1 reads an unquoted 1:1 as the sexagesimal 61) and N:1
+                out.add((entity["name"], rel["field"], target["name"], target["field"]))
+    return out
+
+
+def lens_primary_keys() -> dict[str, list[str]]:
+    return {e["name"]: [f["name"] for f in e.get("fields") or [] if f.get("primary")] for e in lens_yaml()["entities"]}
+
+
+def lens_measures() -> dict[str, set[str]]:
+    return {e["name"]: {m["name"] for m in e.get("measures") or []} for e in lens_yaml()["entities"]}
+
+
+@pytest.fixture(scope="session")
+def oracle_keys(oracle_server):  # noqa: ANN001, F811
+    """The oracle PostgreSQL with the lens's foreign keys that PostgreSQL can hold (the referenced column is
+    the referenced table's primary key; ``NOT VALID``: the rows are the lens's, not checked), so clients'
+    key introspection can be compared. The others (order_id → ref_order_id, not unique) exist only in the
+    lens; tests check them against ``lens_foreign_keys``."""
+    import psycopg
+
+    primary = lens_primary_keys()
+    with psycopg.connect(oracle_server.dsn(ORACLE_DB), autocommit=True) as c:
+        for src, col, dst, dst_col in sorted(lens_foreign_keys()):
+            if primary.get(dst) != [dst_col]:
+                continue
+            name = f"{src}_{col}_fkey"
+            exists = c.execute("SELECT 1 FROM pg_constraint WHERE conname = %s", (name,)).fetchone()
+            if not exists:
+                c.execute(f'ALTER TABLE "{src}" ADD CONSTRAINT "{name}" FOREIGN KEY ("{col}") '
+                          f'REFERENCES "{dst}" ("{dst_col}") NOT VALID')
+    return oracle_server
