@@ -89,19 +89,41 @@ def infer_param_types(tree: exp.Expression | None, declared: list[int], lens: Le
     types = list(declared[:n]) + [0] * max(0, n - len(declared))
     if tree is None:
         return [t or pgt.TEXT.oid for t in types]
+    columns = _Columns(lens, schema or {}, tree)
     for node in tree.find_all(exp.Parameter, exp.Placeholder):
         number = param_number(node)
         if number is None or types[number - 1]:
             continue
-        types[number - 1] = _infer(node, _Columns(lens, schema or {}))
+        types[number - 1] = _infer(node, columns)
     return [t or pgt.TEXT.oid for t in types]
 
 
 class _Columns:
-    """Lens columns' types: the catalog's (``schema``) when known, else the lens's declared ones."""
+    """Lens columns' types: the catalog's (``schema``) when known, else the lens's declared ones; and any
+    other expression's type as PostgreSQL gives it (``count(*)`` int8, ``x IS NULL`` bool), from the
+    rewriter's type annotation of a copy of the whole query, made once, when first needed."""
 
-    def __init__(self, lens: Lens | None, schema: Schema) -> None:
-        self.lens, self.schema = lens, schema
+    def __init__(self, lens: Lens | None, schema: Schema, tree: exp.Expression) -> None:
+        self.lens, self.schema, self.tree = lens, schema, tree
+        self._typed: dict[int, exp.Expression] | None = None
+
+    def type_of(self, node: exp.Expression) -> int:
+        if self._typed is None:
+            from rewriter.postgres.types import annotate
+
+            copy = self.tree.copy()
+            try:
+                annotate(copy, self.schema)
+            except Exception:  # a query the annotator cannot type: its parameters stay text
+                self._typed = {}
+                return 0
+            self._typed = {id(a): b for a, b in zip(self.tree.walk(), copy.walk(), strict=False)}
+        typed = self._typed.get(id(node))
+        if typed is None or typed.type is None or typed.type.this in (_DT.UNKNOWN, _DT.NULL):
+            return 0
+        if typed.type.this == _DT.VARCHAR and not typed.type.expressions:
+            return pgt.TEXT.oid  # sqlglot's string type: Postgres's string functions return text
+        return dtype_oid(typed.type)
 
 
 def _infer(node: exp.Expression, columns: _Columns) -> int:
@@ -134,10 +156,14 @@ def _expression_oid(node: exp.Expression | None, columns: _Columns) -> int:
     if isinstance(node, exp.Boolean):
         return pgt.BOOL.oid
     if isinstance(node, exp.Column) and columns.lens is not None:
-        return _column_oid(node, columns.lens, columns.schema)
+        found = _column_oid(node, columns.lens, columns.schema)
+        if found:
+            return found
     if isinstance(node, exp.Paren):
         return _expression_oid(node.this, columns)
-    return 0
+    if isinstance(node, exp.Parameter | exp.Placeholder):
+        return 0
+    return columns.type_of(node)
 
 
 def _column_oid(column: exp.Column, lens: Lens, schema: Schema) -> int:

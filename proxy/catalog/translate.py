@@ -66,7 +66,7 @@ def translate(tree: exp.Expression, context: object, target: Target) -> tuple[st
     tree = _each(tree, exp.Anonymous, lambda n: _current_setting(n, context))
     ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
     tree = _each(tree, exp.Dot, _expandarray_fields)
-    for rule in (_unqualify_functions, _operators, _vectors, _array_literals):
+    for rule in (_unqualify_functions, _operators, _vectors, _array_literals, _like_escape):
         tree = tree.transform(rule, copy=False)
     tree = _each(tree, exp.Anonymous, _all_any_calls)
     tree = _each(tree, exp.Format, _format)
@@ -198,6 +198,14 @@ def _operators(node: exp.Expression) -> exp.Expression:
             return cls(this=left, expression=right)
         if op == "||":
             return exp.DPipe(this=left, expression=right)
+    return node
+
+
+def _like_escape(node: exp.Expression) -> exp.Expression:
+    """LIKE's escape character is a backslash in Postgres unless ESCAPE says otherwise; DuckDB has none, so
+    pgJDBC's ``attname LIKE '%\\_id'`` (a literal underscore) would match nothing."""
+    if isinstance(node, exp.Like | exp.ILike) and not isinstance(node.parent, exp.Escape):
+        return exp.Escape(this=node, expression=exp.Literal.string("\\"))
     return node
 
 

@@ -194,14 +194,21 @@ def lens_measures() -> dict[str, set[str]]:
 
 @pytest.fixture(scope="session")
 def oracle_keys(oracle_server):  # noqa: ANN001, F811
-    """The oracle PostgreSQL with the lens's foreign keys that PostgreSQL can hold (the referenced column is
-    the referenced table's primary key; ``NOT VALID``: the rows are the lens's, not checked), so clients'
-    key introspection can be compared. The others (order_id → ref_order_id, not unique) exist only in the
-    lens; tests check them against ``lens_foreign_keys``."""
+    """The oracle PostgreSQL with what the lens says about its tables beyond their rows, so clients'
+    introspection can be compared: descriptions as comments, and the foreign keys PostgreSQL can hold (the
+    referenced column is the referenced table's primary key; ``NOT VALID``: the rows are the lens's, not
+    checked). The others (order_id → ref_order_id, not unique) exist only in the lens; tests check them
+    against ``lens_foreign_keys``."""
     import psycopg
 
     primary = lens_primary_keys()
     with psycopg.connect(oracle_server.dsn(ORACLE_DB), autocommit=True) as c:
+        for entity in lens_yaml()["entities"]:
+            if entity.get("description"):
+                c.execute(f'COMMENT ON TABLE "{entity["name"]}" IS {_quote(entity["description"])}')
+            for member in (entity.get("fields") or []) + (entity.get("dimensions") or []):
+                if member.get("description") and not member.get("hidden"):
+                    c.execute(f'COMMENT ON COLUMN "{entity["name"]}"."{member["name"]}" IS {_quote(member["description"])}')
         for src, col, dst, dst_col in sorted(lens_foreign_keys()):
             if primary.get(dst) != [dst_col]:
                 continue
@@ -211,3 +218,7 @@ def oracle_keys(oracle_server):  # noqa: ANN001, F811
                 c.execute(f'ALTER TABLE "{src}" ADD CONSTRAINT "{name}" FOREIGN KEY ("{col}") '
                           f'REFERENCES "{dst}" ("{dst_col}") NOT VALID')
     return oracle_server
+
+
+def _quote(text: str) -> str:
+    return "'" + str(text).replace("'", "''") + "'"
