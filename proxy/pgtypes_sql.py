@@ -134,6 +134,16 @@ def _infer(node: exp.Expression, columns: _Columns) -> int:
         return pgt.INT8.oid
     if isinstance(parent, exp.Paren):
         return _infer(parent, columns)
+    if isinstance(parent, exp.Any | exp.All) or (
+        isinstance(parent, exp.Anonymous) and parent.name.upper() in ("ANY", "ALL", "SOME")
+    ):  # x = ANY($1): an array of x's type (psycopg sends a list of str untyped, as '{a,b}')
+        comparison = parent.parent
+        element = 0
+        if isinstance(comparison, _COMPARISONS):
+            other = comparison.this if comparison.expression is parent else comparison.expression
+            element = _expression_oid(other, columns)
+        scalar = pgt.BY_OID.get(element or pgt.TEXT.oid)
+        return scalar.array_oid if scalar is not None and scalar.array_oid else pgt.TEXT_ARRAY.oid
     if isinstance(parent, _COMPARISONS):
         other = parent.expression if parent.this is node else parent.this
         return _expression_oid(other, columns)

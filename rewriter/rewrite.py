@@ -111,6 +111,7 @@ def rewrite(
     for select in list(tree.find_all(exp.Select)):
         flatten_join_groups(select)
     _check_functions(tree)
+    _scalar_functions_in_from(tree)
     postgres.fold_identifiers(tree)
     _name_projections(tree)
     tree = postgres.prepare(tree, _member_types(lens, schema))
@@ -186,6 +187,24 @@ def _bind_scope(scope: Scope, lens: Lens, params: dict[str, str]) -> _ScopeState
     if len(state.bindings) > 1:
         state.tree = _join_tree(state, lens)
     return state
+
+
+_SET_RETURNING = (exp.GenerateSeries, exp.ExplodingGenerateSeries, exp.Unnest, exp.Explode)
+
+
+def _scalar_functions_in_from(tree: exp.Expression) -> None:
+    """A function that returns one value, written in FROM (Grafana's ``FROM string_to_array($v, ',') AS s``),
+    is one row whose one column is named by the alias (else by the function): Postgres's rule for functions
+    that do not return sets. Only functions sqlglot knows as scalar; others meet ``_check_table_function``."""
+    for table in list(tree.find_all(exp.Table)):
+        fn = table.this
+        if not isinstance(fn, exp.Func) or isinstance(fn, (exp.Anonymous, *_SET_RETURNING)):
+            continue
+        alias = table.args.get("alias")
+        name = alias.name if isinstance(alias, exp.TableAlias) and alias.name else postgres_column_name(fn)
+        column = alias.columns[0].name if isinstance(alias, exp.TableAlias) and alias.columns else name
+        row = exp.select(exp.alias_(fn.copy(), column, quoted=True))
+        table.replace(exp.Subquery(this=row, alias=exp.TableAlias(this=exp.to_identifier(name))))
 
 
 def _check_table_function(table: exp.Table) -> None:

@@ -242,10 +242,12 @@ def _array_literals(node: exp.Expression) -> exp.Expression:
             if array is not None:
                 element = to.expressions[0]
                 return exp.Array(expressions=[exp.cast(e, element.copy()) for e in array.expressions])
-    if isinstance(node, exp.Any) and isinstance(node.this, exp.Literal) and node.this.is_string:
-        array = _array_literal(node.this.name)
-        if array is not None:
-            node.set("this", array)
+    if isinstance(node, exp.Any):  # x = ANY('{r,p,""}'), pgcli's relkind test (sqlglot keeps the parentheses)
+        inner = node.this.this if isinstance(node.this, exp.Paren) else node.this
+        if isinstance(inner, exp.Literal) and inner.is_string:
+            array = _array_literal(inner.name)
+            if array is not None:
+                node.set("this", array)
     return node
 
 
@@ -348,6 +350,8 @@ def _casts(node: exp.Expression, target: Target) -> exp.Expression:
     to = node.to
     kind = _reg_kind(to)
     value = node.this
+    if to.meta.get("reg_array") == "regtype" and not (isinstance(value, exp.Literal) or _is_literal_array(value)):
+        return _call(target, "regtype_array_out", value)  # proargtypes::regtype[]: the types' names
     if kind is None:
         if _is_name_type(to) and isinstance(value, exp.Cast) and _reg_kind(value.to) not in (None, "oid", "vector"):
             return exp.cast(_reg_out(value, target), "VARCHAR")  # x::regclass::text
@@ -367,6 +371,10 @@ def _casts(node: exp.Expression, target: Target) -> exp.Expression:
     if isinstance(parent, exp.Cast) and _is_name_type(parent.to):  # x::regclass::text → the name
         return _reg_out(exp.Cast(this=oid, to=node.to), target)
     return oid
+
+
+def _is_literal_array(node: exp.Expression) -> bool:
+    return isinstance(node, exp.Array) and all(isinstance(e, exp.Literal) for e in node.expressions)
 
 
 def _reg_in(node: exp.Cast, kind: str, value: exp.Expression, target: Target) -> exp.Expression:
