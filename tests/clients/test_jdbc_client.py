@@ -1,22 +1,26 @@
-"""pgJDBC (DBeaver, Tableau, DataGrip, Metabase's and Superset's JVM cousins): a tool's first minute.
+"""pgJDBC (DBeaver, Tableau, DataGrip, Metabase): a tool's first minute.
 
 ``jdbc/ClientMinute.java`` runs every DatabaseMetaData call, prepared statements with setString/setInt/
 setLong/setDouble/setBigDecimal/setDate/setTimestamp/setBoolean/setObject/setNull (six executions each, so
 pgJDBC switches to named server-side statements and binary transfer), ParameterMetaData, ResultSetMetaData
 (table names and nullability: RowDescription's table OID and column number), cursors (fetch size without
-autocommit: portals read in chunks) and a scrollable result, once against lens-proxy and once against
-PostgreSQL over the same rows (``oracle_keys``: with the lens's comments and the keys PostgreSQL can hold).
+autocommit: portals read in chunks), a scrollable result, and the cards Metabase's query builder sends
+(``bi_tools/metabase.yaml``: Metabase runs on pgJDBC, filter values bound as parameters), once against
+lens-proxy and once against PostgreSQL over the same rows (``oracle_keys``: with the lens's comments and the
+keys PostgreSQL can hold).
 The two dumps must be equal section by section, except where the lens is more than PostgreSQL's tables:
 ``normalized`` says what is set aside and why, and those parts are checked against the lens YAML.
 """
 
 from __future__ import annotations
 
+import math
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.clients.conftest import ORACLE_DB, lens_foreign_keys, lens_measures, lens_yaml
 from tests.conftest import RunningServer
@@ -37,10 +41,30 @@ def classpath(tmp_path_factory: pytest.TempPathFactory) -> str:
     return f"{JARS[-1]}:{out}"
 
 
-def _dump(classpath: str, host: str, port: int, user: str) -> Dump:
+METABASE = Path(__file__).parent / "bi_tools" / "metabase.yaml"
+
+
+def metabase_cards() -> list[dict]:
+    """The queries Metabase's query builder sends for a new user's first cards (data file)."""
+    return yaml.safe_load(METABASE.read_text())
+
+
+@pytest.fixture(scope="module")
+def metabase_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("metabase") / "cards.tsv"
+    lines = []
+    for card in metabase_cards():
+        assert set(card) <= {"chart", "sql", "params"}, card
+        params = [f"{kind}={value}" for kind, value in card.get("params") or []]
+        lines.append("\t".join([card["chart"], card["sql"], *params]))
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _dump(classpath: str, host: str, port: int, user: str, queries: Path) -> Dump:
     url = f"jdbc:postgresql://{host}:{port}/{ORACLE_DB}?sslmode=disable"
-    done = subprocess.run(["java", "-cp", classpath, "ClientMinute", url, user], capture_output=True, text=True,
-                          timeout=120)
+    done = subprocess.run(["java", "-cp", classpath, "ClientMinute", url, user, str(queries)], capture_output=True,
+                          text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     sections: Dump = {}
     current: list[list[str]] = []
@@ -53,9 +77,9 @@ def _dump(classpath: str, host: str, port: int, user: str) -> Dump:
 
 
 @pytest.fixture(scope="module")
-def dumps(classpath: str, server: RunningServer, oracle_keys) -> tuple[Dump, Dump]:  # noqa: ANN001
-    return (_dump(classpath, server.host, server.port, "analyst"),
-            _dump(classpath, oracle_keys.host, oracle_keys.port, "postgres"))
+def dumps(classpath: str, server: RunningServer, oracle_keys, metabase_file: Path) -> tuple[Dump, Dump]:  # noqa: ANN001
+    return (_dump(classpath, server.host, server.port, "analyst", metabase_file),
+            _dump(classpath, oracle_keys.host, oracle_keys.port, "postgres", metabase_file))
 
 
 def _table(rows: list[list[str]]) -> tuple[list[str], list[list[str]]]:
@@ -112,9 +136,38 @@ def test_matches_postgres(dumps):  # noqa: ANN001
     for section in postgres:
         mine = normalized(section, proxy.get(section, []), proxy=True, kept_keys=kept)
         theirs = normalized(section, postgres[section], proxy=False, kept_keys=kept)
-        if mine != theirs:
+        if not _same(mine, theirs):
             differing.append(f"{section}:\n  proxy    {mine[:6]}\n  postgres {theirs[:6]}")
     assert not differing, f"{len(differing)} sections differ:\n" + "\n".join(differing)
+
+
+def _same(mine: list[list[str]], theirs: list[list[str]]) -> bool:
+    """Equal, floats within 1e-12 relative (a sum over floats may add in another order)."""
+    if len(mine) != len(theirs):
+        return False
+    for a, b in zip(mine, theirs, strict=True):
+        if len(a) != len(b):
+            return False
+        for x, y in zip(a, b, strict=True):
+            if x != y and not _close(x, y):
+                return False
+    return True
+
+
+def _close(x: str, y: str) -> bool:
+    try:
+        return "." in x + y and math.isclose(float(x), float(y), rel_tol=1e-12)
+    except ValueError:
+        return False
+
+
+def test_metabase_cards_answer(dumps):  # noqa: ANN001
+    """Every Metabase card ran (equal to PostgreSQL's answer: test_matches_postgres) and returned rows."""
+    proxy, _ = dumps
+    for card in metabase_cards():
+        rows = proxy[f"prepared bi {card['chart']}"]
+        assert ["error"] not in [r[:1] for r in rows], (card["chart"], rows)
+        assert any(r[0] == "row" for r in rows), card["chart"]
 
 
 def test_foreign_keys_are_the_lens_relationships(dumps):  # noqa: ANN001

@@ -86,6 +86,20 @@ public class ClientMinute {
     }
   }
 
+  static void bind(PreparedStatement ps, int i, String spec) throws SQLException {
+    String type = spec.substring(0, spec.indexOf('=')), value = spec.substring(spec.indexOf('=') + 1);
+    switch (type) {
+      case "string": ps.setString(i, value); break;
+      case "long": ps.setLong(i, Long.parseLong(value)); break;
+      case "double": ps.setDouble(i, Double.parseDouble(value)); break;
+      case "boolean": ps.setBoolean(i, Boolean.parseBoolean(value)); break;
+      case "date": ps.setDate(i, Date.valueOf(value)); break;
+      case "timestamp": ps.setTimestamp(i, Timestamp.valueOf(value)); break;
+      case "localdatetime": ps.setObject(i, java.time.LocalDateTime.parse(value)); break;
+      default: throw new SQLException("unknown parameter type " + type);
+    }
+  }
+
   public static void main(String[] args) throws Exception {
     try (Connection c = DriverManager.getConnection(args[0], args[1], "")) {
       DatabaseMetaData m = c.getMetaData();
@@ -156,6 +170,16 @@ public class ClientMinute {
                   ps.setTimestamp(4, Timestamp.valueOf("2024-02-03 04:05:06.789")); ps.setString(5, "x"); ps.setBoolean(6, false); ps.setLong(7, 1L << 40); });
       prepared(c, "result types", "SELECT * FROM order_placed ORDER BY activity_uuid LIMIT 3", ps -> {});
       prepared(c, "join", "SELECT c.customer_id, c.state, o.order_id, o.order_value FROM customer c JOIN order_placed o ON o.entity_id = c.customer_id ORDER BY o.activity_uuid LIMIT 3", ps -> {});
+
+      // BI tools' queries (args[2]: one per line, "name<TAB>sql<TAB>type=value…"), as prepared statements
+      if (args.length > 2) {
+        for (String line : java.nio.file.Files.readAllLines(java.nio.file.Paths.get(args[2]))) {
+          String[] parts = line.split("\t");
+          prepared(c, "bi " + parts[0], parts[1], ps -> {
+            for (int i = 2; i < parts.length; i++) bind(ps, i - 1, parts[i]);
+          });
+        }
+      }
 
       // cursors: without autocommit, a fetch size makes pgJDBC read through a portal, 50 rows per Execute
       c.setAutoCommit(false);
