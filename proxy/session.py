@@ -36,6 +36,7 @@ from proxy import pgfunctions
 from proxy.auth import Authenticator
 from proxy.backends.duck import next_batch
 from proxy.catalog import CatalogContext
+from proxy.catalog.result_types import conform
 from proxy.commands import SessionCommands
 from proxy.cursors import CursorCommands, fetch_args
 from proxy.errors import (
@@ -486,8 +487,9 @@ class Session(CursorCommands, SessionCommands):
         cursor = None
         if portal.name and portal.cursor is None:
             portal.cursor = cursor = self.server.backend.cursor()
-        portal.reader = await self._start_query(statement, portal.params, cursor)
-        portal.schema = self._with_origins(statement, portal.reader.schema)
+        reader = await self._start_query(statement, portal.params, cursor)
+        portal.schema = self._with_origins(statement, reader.schema)
+        portal.reader = conform(reader, portal.schema)
         portal.in_memory = _constant_result(statement.ast) is not None if statement.ast is not None else False
 
     async def _run_query(

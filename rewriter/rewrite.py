@@ -286,6 +286,10 @@ def _resolve_scope(state: _ScopeState, by_select: dict[int, _ScopeState]) -> Non
             column.replace(exp.Coalesce(this=_using_side(state, merged.left, merged.name),
                                         expressions=[_using_side(state, merged.right, merged.name)]))
             continue
+        whole = _whole_row(column, state)
+        if whole is not None:
+            column.replace(whole)
+            continue
         resolved = _lookup(column, state, by_select, aliases)
         if resolved is None:
             continue
@@ -305,6 +309,19 @@ def _resolve_scope(state: _ScopeState, by_select: dict[int, _ScopeState]) -> Non
             state.uses_measure = True
         else:
             column.replace(binding.expander.row_expression(member))
+
+
+def _whole_row(column: exp.Column, state: _ScopeState) -> exp.Expression | None:
+    """``SELECT c FROM customer c``: a name that is a table's alias and no column of the query is the row
+    itself, as in Postgres; a struct of what ``c.*`` lists (the wire sends it as a record)."""
+    if column.table or not isinstance(column.this, exp.Identifier):
+        return None
+    binding = next((b for b in state.bindings if b.alias.lower() == column.name.lower()), None)
+    if binding is None or any(b.entity.member(column.name) is not None for b in state.bindings):
+        return None
+    fields = [exp.PropertyEQ(this=exp.to_identifier(m.name), expression=binding.expander.row_expression(m))
+              for m in binding.entity.members if not isinstance(m, Measure) and not m.hidden]
+    return exp.Struct(expressions=fields)
 
 
 def _lookup(

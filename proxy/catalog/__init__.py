@@ -32,7 +32,7 @@ from proxy import pgfunctions
 from proxy.catalog import store
 from proxy.catalog.functions import macro_names
 from proxy.catalog.model import entity_columns
-from proxy.catalog.origins import Table, column_origins
+from proxy.catalog.origins import WHOLE_ROW, Table, column_origins
 from proxy.catalog.result_types import vector_positions, with_vectors
 from proxy.catalog.translate import SESSION_RELATIONS, Target, translate
 from proxy.errors import SqlError
@@ -99,7 +99,9 @@ class Catalog:
 
     def with_origins(self, database: str, tree: exp.Expression | None, schema: pa.Schema) -> pa.Schema:
         """``schema`` with each field that is a table's column marked with that table's OID and the
-        column's number (field metadata), for RowDescription (``proxy.catalog.origins``)."""
+        column's number (field metadata), for RowDescription (``proxy.catalog.origins``), and each
+        whole-row reference (a struct) typed as a Postgres record; ``result_types.conform`` makes a
+        result's batches follow."""
         lens = self.lenses.get(database)
         if tree is None or lens is None or not len(schema):
             return schema
@@ -111,8 +113,14 @@ class Catalog:
             return schema
         if origins is None or len(origins) != len(schema) or not any(oid for oid, _ in origins):
             return schema
-        fields = [f.with_metadata({**(f.metadata or {}), pgtypes.TABLE_OID_KEY: str(oid).encode(), pgtypes.ATTNUM_KEY: str(n).encode()})
-                  if oid else f for f, (oid, n) in zip(schema, origins, strict=True)]
+        fields = []
+        for f, (oid, n) in zip(schema, origins, strict=True):
+            if (oid, n) == WHOLE_ROW and pa.types.is_struct(f.type):
+                f = f.with_type(pgtypes.RecordType(f.type))
+            elif oid > 0:
+                f = f.with_metadata({**(f.metadata or {}), pgtypes.TABLE_OID_KEY: str(oid).encode(),
+                                     pgtypes.ATTNUM_KEY: str(n).encode()})
+            fields.append(f)
         return pa.schema(fields, metadata=schema.metadata)
 
     def _table(self, lens: Lens, name: str) -> Table | None:

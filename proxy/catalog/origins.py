@@ -25,6 +25,7 @@ from rewriter.naming import postgres_column_name
 
 Origin = tuple[int, int]  # (table OID, attnum); (0, 0) when the column is not a table's column
 NONE: Origin = (0, 0)
+WHOLE_ROW: Origin = (-1, 0)  # ``SELECT c FROM customer c``: the row itself, a record
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +163,11 @@ def _output_names(query: exp.Expression) -> list[str] | None:
 
 
 def _column(column: exp.Column, sources: dict[str, _Source | None]) -> Origin:
+    if not column.table and column.name in sources:
+        source = sources[column.name]
+        if source is not None and source.origin(column.name) is None and not any(
+                s is not None and s.origin(column.name) is not None for s in sources.values()):
+            return WHOLE_ROW
     if column.table:
         source = sources.get(column.table)
         return (source.origin(column.name) or NONE) if source is not None else NONE

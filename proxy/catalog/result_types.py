@@ -63,3 +63,20 @@ def with_vectors(reader: pa.RecordBatchReader, positions: dict[int, str]) -> pa.
             yield pa.RecordBatch.from_arrays(columns, schema=target)
 
     return pa.RecordBatchReader.from_batches(target, batches())
+
+
+def conform(reader: pa.RecordBatchReader, schema: pa.Schema) -> pa.RecordBatchReader:
+    """``reader``'s batches with the types of ``schema`` where ``schema`` gives a column an extension type
+    over the same storage (a record), no data copied; ``reader`` itself when nothing changes."""
+    changed = {i: f.type for i, f in enumerate(schema)
+               if isinstance(f.type, pa.ExtensionType) and f.type.storage_type == reader.schema.field(i).type}
+    if not changed:
+        return reader
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        for batch in reader:
+            columns = [pa.ExtensionArray.from_storage(changed[i], c) if i in changed else c
+                       for i, c in enumerate(batch.columns)]
+            yield pa.RecordBatch.from_arrays(columns, schema=schema)
+
+    return pa.RecordBatchReader.from_batches(schema, batches())

@@ -123,6 +123,8 @@ def text_column(arr: pa.Array | pa.ChunkedArray, *, timezone: str = "UTC") -> pa
             return _bytea_text(arr.storage)
         if t.extension_name in _VECTOR_EXTENSIONS:
             return _vector_text(arr.storage)
+        if t.extension_name == "lens_proxy.record":
+            return _record_text(arr.storage, timezone)
         return text_column(arr.storage, timezone=timezone)
     if pat.is_dictionary(t):
         values = text_column(arr.dictionary, timezone=timezone)
@@ -808,6 +810,25 @@ def _vector_text(arr: pa.Array) -> pa.Array:
     elements = pc.cast(pc.cast(arr.flatten(), pa.string()).fill_null("0"), pa.large_string())
     lists = pa.LargeListArray.from_arrays(pa.array(offsets, pa.int64()), elements)
     return _apply_nulls(_cast_string(pc.binary_join(lists, pa.scalar(" ", pa.large_string()))), _valid_mask(arr))
+
+
+# record_out quotes a field that is empty or contains " \ ( ) , or whitespace, doubling " and \.
+_RECORD_NEEDS_QUOTES = r'^$|["\\(),\s]'
+
+
+def _record_text(arr: pa.Array, timezone: str) -> pa.Array:
+    """Postgres's record output: ``(f1,f2,…)``, a NULL field empty, fields quoted as record_out does."""
+    fields = []
+    for i in range(arr.type.num_fields):
+        text = text_column(arr.field(i), timezone=timezone)
+        needs = pc.match_substring_regex(text, _RECORD_NEEDS_QUOTES)
+        doubled = pc.replace_substring_regex(text, r'(["\\])', r"\1\1")
+        fields.append(pc.if_else(needs, _join('"', doubled, '"'), text).fill_null(""))
+    if not fields:
+        body = pa.array([""] * len(arr), pa.string())
+    else:
+        body = pc.binary_join_element_wise(*fields, ",")
+    return _apply_nulls(_cast_string(_join("(", body, ")")), _valid_mask(arr))
 
 
 def _list_text(arr: pa.Array, timezone: str) -> pa.Array:

@@ -94,6 +94,8 @@ def binary_column(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
     pg = pgt.pg_type_for_arrow(t)
     if isinstance(t, pgt.VectorType):
         return _list_column(arr.storage, pg, lower_bound=0)
+    if isinstance(t, pgt.RecordType):
+        return _record_column(arr.storage)
     if isinstance(t, pa.BaseExtensionType) and pg not in (pgt.NUMERIC,):
         storage = arr.storage
         if pg is pgt.UUID or pg is pgt.BYTEA:
@@ -185,6 +187,24 @@ def _list_column(arr: pa.Array, pg: pgt.PgType, *, lower_bound: int = 1) -> pa.A
             out.append(None)
             continue
         out.append(_array_send(items[offsets[i] : offsets[i + 1]], element.oid, lower_bound))
+    return pa.array(out, pa.binary())
+
+
+def _record_column(arr: pa.Array) -> pa.Array:
+    """record_send: the field count, then per field its type OID and its value (length-prefixed, -1 NULL)."""
+    fields = [(pgt.pg_type_for_arrow(arr.type.field(i).type).oid, binary_column(arr.field(i)).to_pylist())
+              for i in range(arr.type.num_fields)]
+    valid = _valid(arr)
+    out: list[bytes | None] = []
+    for row in range(len(arr)):
+        if valid is not None and not valid[row]:
+            out.append(None)
+            continue
+        parts = [struct.pack("!i", len(fields))]
+        for oid, values in fields:
+            value = values[row]
+            parts.append(struct.pack("!Ii", oid, -1) if value is None else struct.pack("!Ii", oid, len(value)) + value)
+        out.append(b"".join(parts))
     return pa.array(out, pa.binary())
 
 

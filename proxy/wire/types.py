@@ -22,6 +22,8 @@ __all__ = [
     "type_modifier_for_arrow",
     "VectorType",
     "as_vector",
+    "RecordType",
+    "as_record",
 ]
 
 
@@ -110,6 +112,8 @@ BY_OID: dict[int, PgType] = {t.oid: t for t in (*SCALAR_TYPES, *ARRAY_TYPES)}
 INT2VECTOR = PgType(22, "int2vector", -1, 1006, 21)
 OIDVECTOR = PgType(30, "oidvector", -1, 1013, 26)
 VECTORS: dict[str, PgType] = {"int2vector": INT2VECTOR, "oidvector": OIDVECTOR}
+# An anonymous row (``SELECT c FROM customer c``, a whole-row reference): text ``(v1,"v 2",)``.
+RECORD = PgType(2249, "record", -1, 2287)
 BY_NAME: dict[str, PgType] = {t.name: t for t in (*SCALAR_TYPES, *ARRAY_TYPES)}
 
 
@@ -165,6 +169,34 @@ for _name, _storage in (("int2vector", pa.list_(pa.int16())), ("oidvector", pa.l
         pass
 
 
+class RecordType(pa.ExtensionType):
+    """An Arrow struct column that is a Postgres row (``record``), not JSON: its fields are the columns."""
+
+    def __init__(self, storage: pa.DataType) -> None:
+        super().__init__(storage, "lens_proxy.record")
+
+    def __arrow_ext_serialize__(self) -> bytes:
+        return b""
+
+    @classmethod
+    def __arrow_ext_deserialize__(cls, storage_type: pa.DataType, serialized: bytes) -> RecordType:
+        return cls(storage_type)
+
+
+try:
+    pa.register_extension_type(RecordType(pa.struct([])))
+except pa.ArrowKeyError:  # already registered (module reloaded)
+    pass
+
+
+def as_record(arr: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """``arr`` (a struct column) typed as a Postgres record."""
+    record = RecordType(arr.type)
+    if isinstance(arr, pa.ChunkedArray):
+        return pa.chunked_array([pa.ExtensionArray.from_storage(record, c) for c in arr.chunks], record)
+    return pa.ExtensionArray.from_storage(record, arr)
+
+
 def as_vector(arr: pa.Array | pa.ChunkedArray, pg_name: str) -> pa.Array | pa.ChunkedArray:
     """``arr`` (a list column) typed as the Postgres vector ``pg_name`` (int2vector / oidvector)."""
     vector = VectorType(pg_name, arr.type)
@@ -177,6 +209,8 @@ def pg_type_for_arrow(t: pa.DataType) -> PgType:
     """The PostgreSQL type a column of Arrow type ``t`` is reported (and text-encoded) as."""
     if isinstance(t, VectorType):
         return t.pg_type
+    if isinstance(t, RecordType):
+        return RECORD
     if pat.is_dictionary(t):
         return pg_type_for_arrow(t.value_type)
     if pat.is_run_end_encoded(t):
