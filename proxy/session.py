@@ -157,8 +157,14 @@ class Session(CursorCommands, SessionCommands):
     async def _settle(self, timeout: float = 10) -> None:
         """Wait (bounded) until no engine call of this session is still running in a worker thread."""
         pending = [asyncio.wrap_future(f) for f in list(self._inflight)]
-        if pending:
-            await asyncio.wait(pending, timeout=timeout)
+        if not pending:
+            return
+        done, late = await asyncio.wait(pending, timeout=timeout)
+        for future in done:  # the outcome belongs to a statement already answered: retrieve it, drop it
+            if not future.cancelled() and future.exception() is None:
+                self._close_result(future.result())
+        for future in late:
+            future.cancel()
 
     @property
     def catalog_cursor(self) -> Any:

@@ -176,7 +176,7 @@ class SessionSettings:
                     hint="engine settings are managed by the lens-proxy operator, not by clients",
                 )
             raise UndefinedObject(f'unrecognized configuration parameter "{name}"')
-        if setting.fixed and value.lower() not in _SYNONYMS.get(key, {setting.default.lower()}):
+        if setting.fixed and _normalized(key, value) not in _SYNONYMS.get(key, {setting.default.lower()}):
             raise InvalidParameterValue(
                 f'invalid value for parameter "{setting.name}": "{value}"',
                 hint=f"lens-proxy supports only {setting.default}",
@@ -235,6 +235,13 @@ class SessionSettings:
     @property
     def idle_in_transaction_timeout_ms(self) -> int:
         return int(self._values["idle_in_transaction_session_timeout"] or 0)
+
+
+def _normalized(key: str, value: str) -> str:
+    """Encoding names compare as PostgreSQL compares them: case and punctuation ignored ('utf-8' is UTF8)."""
+    if key in ("client_encoding", "server_encoding"):
+        return "".join(ch for ch in value.lower() if ch.isalnum())
+    return value.lower()
 
 
 def parse_duration_ms(value: str, name: str) -> int:

@@ -40,12 +40,13 @@ SYNTAX_NAMES = frozenset({
     "current_role", "current_user", "session_user", "user", "current_catalog", "current_schema",
 })
 # Function nodes sqlglot builds, without a name token, only for spellings Postgres does not have
-# (``TRY_CAST``, ``MAX_BY``, MySQL's ``MATCH … AGAINST`` …): refused like an unknown name.
+# (``TRY_CAST``, ``MAX_BY`` …): refused like an unknown name. (MatchAgainst is not among them: Postgres's
+# text search operator ``@@`` parses to it.)
 _FOREIGN_SYNTAX: tuple[type[exp.Expression], ...] = tuple(
     cls for cls in (
         getattr(exp, name, None) for name in (
-            "TryCast", "ArgMax", "ArgMin", "GapFill", "OpenJSON", "WeightString", "MatchAgainst", "JSONValue",
-            "JSONTable", "JSONObjectAgg", "TryConvert",
+            "TryCast", "ArgMax", "ArgMin", "GapFill", "OpenJSON", "WeightString", "JSONValue", "JSONTable",
+            "JSONObjectAgg", "TryConvert",
         )
     ) if cls is not None
 )
@@ -113,6 +114,8 @@ def check_engine_bound(tree: exp.Expression) -> None:
     for node in tree.find_all(exp.Anonymous):
         name = node.name.lower()
         if name in SESSION_FUNCTIONS:
+            if name == "current_query":
+                raise FeatureNotSupported("current_query() is not supported", position=_position(node, 0))
             raise FeatureNotSupported(
                 f"{name}() is supported with constant arguments only",
                 hint=f"write the setting name as a string literal: {name}('search_path')",

@@ -2,7 +2,7 @@
 built-in rows of the static ones, dumped from a fresh PostgreSQL 15 cluster (``initdb``; nothing created).
 
     python proxy/catalog/builtin/dump_builtin.py "host=/tmp/pg port=5432 user=postgres dbname=postgres"
-    python proxy/catalog/builtin/dump_builtin.py --repair "host=..."   # only re-apply the consistency pass
+    python proxy/catalog/builtin/dump_builtin.py --repair "host=..."   # re-apply relation OIDs and consistency
 
 Only rows with OID < 16384 (created by initdb) are kept; ICU collations are dropped (they depend on the host).
 Rows whose references would dangle once the composite row types of the system catalogs are left out are
@@ -93,8 +93,18 @@ def dump(dsn: str, out: Path) -> None:
                         ["baredesc", "text"]],
             "rows": [list(r) for r in kw],
         }
+        relation_oids(con, result)
         drop_dangling(result, foreign_keys(con))
     _write(result, out)
+
+
+def relation_oids(con: psycopg.Connection, data: dict) -> None:
+    """Each relation's OID in PostgreSQL (``oid``): its pg_class row has it, so ``classoid = 1259`` in
+    pg_description and ``'pg_class'::regclass`` agree."""
+    for key, entry in data.items():
+        row = con.execute("SELECT to_regclass(%s)::oid", (key,)).fetchone()
+        if row and row[0]:
+            entry["oid"] = int(row[0])
 
 
 def foreign_keys(con: psycopg.Connection) -> list[ForeignKey]:
@@ -111,6 +121,7 @@ def repair(dsn: str, path: Path) -> dict[str, int]:
     with gzip.open(path, "rt", encoding="utf-8") as f:
         data = json.load(f)
     with psycopg.connect(dsn) as con:
+        relation_oids(con, data)
         dropped = drop_dangling(data, foreign_keys(con))
     _write(data, path)
     return dropped
