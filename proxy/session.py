@@ -459,9 +459,12 @@ class Session(CursorCommands, SessionCommands):
                 return hit
         tree = pgfunctions.evaluate(statement.ast, self)
         notes: list[str] = []
-        tree = rewrite(tree, self.lens, params=params, notes=notes)
+        notices: list[tuple[str, str | None]] = []
+        catalog = self.server.catalog
+        schema = catalog.entity_types(self.lens) if catalog is not None else None
+        tree = rewrite(tree, self.lens, params=params, notes=notes, notices=notices, schema=schema)
         tree = fix_pg_types(tree)  # after rewrite: result columns are already named from the client's SQL
-        result = Compiled(render(tree, self.server.backend.dialect), tuple(notes))
+        result = Compiled(render(tree, self.server.backend.dialect), tuple(notes), tuple(notices))
         if key is not None:
             REWRITE_CACHE.put(key, result)
         return result
@@ -482,7 +485,11 @@ class Session(CursorCommands, SessionCommands):
         constant = _constant_result(statement.ast)
         if constant is not None:  # `SELECT 1` health checks from pools: no engine round trip
             return constant
-        sql = self.compile(statement)
+        compiled = self.compiled(statement)
+        if compiled.notices and self.settings.get("client_min_messages").lower() not in ("warning", "error"):
+            for message, hint in compiled.notices:
+                self.out.write(m.notice_response(m.error_fields("NOTICE", "00000", message, None, hint)))
+        sql = compiled.sql
         log.debug("backend SQL: %s", sql)
         if cursor is not None:
             return await self._guarded(cursor.execute, sql, params or None)

@@ -79,18 +79,34 @@ class Expander:
 
     def _expand_measure(self, measure: Measure, stack: tuple[str, ...]) -> exp.Expression:
         inner = self._expand_snippet(measure, stack, in_aggregate=True)
+        inner = self._own_rows_counted(inner)
         kind = measure.measure_type
         if kind == "running_total":
             total = exp.Sum(this=inner)
             total.meta[RUNNING_TOTAL_META] = True  # the rewriter accumulates it over the query's grain
             return total
         if kind == "number":
-            result = inner
+            result = _null_if_divided_by_zero(inner)
         else:
             result = self._aggregate(kind, inner)
         if measure.rolling_window is not None:
             result.meta[ROLLING_META] = measure.rolling_window  # the rewriter windows it over the time grain
         return result
+
+    def _own_rows_counted(self, node: exp.Expression) -> exp.Expression:
+        """``count(*)`` in a measure counts the entity's own rows: its primary key's non-NULL values. A plan
+        may LEFT JOIN the entity (a group with none of its rows keeps its row of NULLs), where ``count(*)``
+        would count that row; without a primary key it stays ``count(*)``."""
+        key = self.entity.primary_key
+        if not key:
+            return node
+
+        def replace(n: exp.Expression) -> exp.Expression:
+            if isinstance(n, exp.Count) and isinstance(n.this, exp.Star):
+                return exp.Count(this=self._field(key[0]))
+            return n
+
+        return node.transform(replace)
 
     def _aggregate(self, kind: str, inner: exp.Expression) -> exp.Expression:
         agg = AGGREGATES.get(kind)
@@ -113,11 +129,15 @@ class Expander:
         for rel in self.entity.relationships:
             if rel.target.lower() == other.name.lower():
                 condition = exp.EQ(this=self._field(rel.field), expression=inner._field(rel.target_field))
+                if rel.extra_condition is not None:  # the relationship's sql_snippet is part of the join
+                    condition = exp.and_(condition, expand_pair(rel.extra_condition, self, inner))
                 break
         if condition is None:
             for rel in other.relationships:
                 if rel.target.lower() == self.entity.name.lower():
                     condition = exp.EQ(this=inner._field(rel.field), expression=self._field(rel.target_field))
+                    if rel.extra_condition is not None:
+                        condition = exp.and_(condition, expand_pair(rel.extra_condition, inner, self))
                     break
         if condition is None:
             raise FeatureNotSupported(
@@ -172,6 +192,21 @@ class Expander:
         return expression.transform(replace)
 
 
+def expand_pair(condition: exp.Expression, first: Expander, second: Expander) -> exp.Expression:
+    """A relationship's extra condition (its ``sql_snippet``), whose ``${entity.member}`` references name
+    either side: ``first`` is the declaring entity's instance, ``second`` the target's."""
+
+    def replace(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Column) and is_reference(node):
+            entity_name, member_name = reference_target(node)
+            for expander in (first, second):
+                if expander.entity.name.lower() == entity_name.lower():
+                    return _parenthesize(expander._field(member_name))
+        return node
+
+    return condition.copy().transform(replace)
+
+
 def entity_source(lens: Lens, entity: Entity, alias: str, params: dict[str, str] | None = None) -> exp.Expression:
     """``(<entity SQL>) AS alias``, with ``${other.sql()}`` inlined and ``{{param}}`` values applied."""
     return exp.Subquery(this=entity_query(lens, entity, params or {}, ()), alias=exp.TableAlias(this=exp.to_identifier(alias)))
@@ -204,6 +239,19 @@ def param_literal(value: str | None) -> exp.Expression:
     except ValueError:
         return exp.Literal.string(value)
     return exp.Literal.number(value)
+
+
+def _null_if_divided_by_zero(node: exp.Expression) -> exp.Expression:
+    """A ``number`` measure's divisions over aggregates give NULL for a zero divisor (a ratio of nothing),
+    on every backend, rather than an error, NaN or infinity. Row-level divisions inside an aggregate keep
+    their own meaning."""
+
+    def replace(n: exp.Expression) -> exp.Expression:
+        if isinstance(n, exp.Div) and n.find_ancestor(exp.AggFunc) is None:
+            n.set("expression", exp.Nullif(this=n.expression, expression=exp.Literal.number(0)))
+        return n
+
+    return node.transform(replace)
 
 
 def _parenthesize(node: exp.Expression) -> exp.Expression:

@@ -5,8 +5,7 @@ sessions run queries concurrently (DuckDB releases the GIL while it works) and o
 ``interrupt()`` touches no other. Every call into DuckDB, including pulling the next Arrow batch of a
 running query, happens off the event loop (the session runs ``Cursor`` methods in a thread pool).
 
-Lock-down, in this order: attach the data read-only, set Postgres-compatible semantics (integer division,
-NULL ordering), disable external access (no file, network or extension loading from SQL), then lock the
+Lock-down, in this order: attach the data read-only, disable external access (no file, network or extension loading from SQL), then lock the
 configuration so no statement can undo any of it. Clients never send SQL text here anyway: the proxy
 only executes queries it generated from a checked AST.
 """
@@ -50,8 +49,6 @@ class DuckBackend:
         self.setting_names = frozenset(
             row[0].lower() for row in self._con.execute("SELECT name FROM duckdb_settings()").fetchall()
         )
-        self._con.execute("SET GLOBAL integer_division = true")
-        self._con.execute("SET GLOBAL default_null_order = 'nulls_last_on_asc_first_on_desc'")
         self._con.execute("SET autoload_known_extensions = false")
         self._con.execute("SET enable_external_access = false")
         self._con.execute("SET lock_configuration = true")
