@@ -49,9 +49,9 @@ from rewriter.expand import (
     entity_source,
     expand_pair,
 )
+from rewriter.functions import check_calls, check_engine_bound
 from rewriter.join_groups import flatten_join_groups
 from rewriter.join_specs import UsingColumn, read_join_specs
-from rewriter.functions import check_calls, check_engine_bound
 from rewriter.joins import JoinNode, JoinTree, build_tree, conjuncts
 from rewriter.lens import Entity, Lens, Measure, Member
 from rewriter.naming import postgres_column_name
