@@ -86,6 +86,7 @@ def relations() -> dict[str, Relation]:
     return out
 
 
+@cache
 def vector_columns() -> frozenset[str]:
     """Names of int2vector/oidvector columns (0-based arrays in Postgres)."""
     return frozenset(c for rel in relations().values() for c, t in rel.columns if t in VECTOR_TYPES)

@@ -25,7 +25,7 @@ from tests.proxy import rawwire as w
 from tests.proxy.logged_server import LoggedServer
 
 SEED = 9
-CASES = 600
+CASES = 3000
 CASE_TIMEOUT = 15  # seconds for the server to answer one case and close
 
 
