@@ -24,7 +24,7 @@ $(DATA): | $(VENV)/.installed
 data: $(DATA)
 
 run: $(VENV)/.installed $(DATA)
-	$(VENV)/bin/lens-proxy serve --lens lenses/customer_360 --duckdb $(DATA) --host $(HOST) --port $(PORT)
+	$(VENV)/bin/lens-proxy serve --lens lenses/customer_360 --lens lenses/customer_360_journeys --duckdb $(DATA) --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.installed
 	$(PY) -m pytest -q -p no:cacheprovider

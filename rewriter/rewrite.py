@@ -41,7 +41,6 @@ from rewriter.errors import (
     UndefinedTable,
 )
 from rewriter.expand import (
-    AGGREGATES,
     ROLLING_META,
     RUNNING_TOTAL_META,
     Expander,
@@ -355,10 +354,12 @@ def _replace_measure(column: exp.Column, binding: Binding, measure: Measure) -> 
         and not isinstance(parent.parent, exp.Window)  # sum(m) OVER (…) is a window over the measure
     ):
         if not _aggregate_matches(parent, measure):
+            fn = parent.sql_name().lower()
             raise GroupingError(
-                f"measure {measure.name} is a {measure.measure_type}; it cannot be aggregated with "
-                f"{parent.sql_name().lower()}()",
-                hint=f"write {measure.name} or MEASURE({measure.name}) to get the measure's own value",
+                f"measure {measure.name} is a {measure.measure_type}; {fn}() of it is not that measure at this "
+                "query's grain",
+                hint=f"write {measure.name} or MEASURE({measure.name}) for its value per group; to {fn}() its "
+                f"values over a finer grain, compute it per finer group in a subquery and aggregate outside",
                 position=_position(column.this),
             )
         target = parent
@@ -386,12 +387,20 @@ def _only_argument(fn: exp.Expression, column: exp.Column) -> bool:
     )
 
 
+# What a BI tool's default aggregate around a measure means: the measure itself at the query's grain
+# (Tableau sends SUM(count_customers), Power BI and Looker Studio the like). Only combinations that are that
+# measure whatever the grain are accepted; anything else is 42803.
+REAGGREGATES: dict[type[exp.AggFunc], frozenset[str]] = {
+    exp.Sum: frozenset({"count", "count_distinct", "count_distinct_approx", "sum", "running_total"}),
+    exp.Count: frozenset({"count", "count_distinct", "count_distinct_approx"}),
+    exp.Min: frozenset({"min"}),
+    exp.Max: frozenset({"max"}),
+    exp.Avg: frozenset({"avg"}),
+}
+
+
 def _aggregate_matches(fn: exp.AggFunc, measure: Measure) -> bool:
-    kind = measure.measure_type
-    if isinstance(fn, exp.Count):
-        return kind in ("count", "count_distinct", "count_distinct_approx")
-    expected = AGGREGATES.get(kind)
-    return expected is not None and type(fn) is expected
+    return measure.measure_type in REAGGREGATES.get(type(fn), frozenset())
 
 
 def _expand_stars(state: _ScopeState) -> None:
@@ -530,8 +539,7 @@ def _inside_window_or_query(agg: exp.Expression, root: exp.Expression) -> bool:
 
 
 def _replace_table(binding: Binding) -> None:
-    e = binding.expander
-    binding.table.replace(entity_source(e.lens, e.entity, binding.alias, e.params))
+    binding.table.replace(binding.expander.source())
 
 
 # -- helpers --------------------------------------------------------------------------------------------
@@ -589,9 +597,7 @@ def _plan_joined_scope(state: _ScopeState, lens: Lens) -> None:
     assert tree is not None and isinstance(select, exp.Select)
 
     def source(node: JoinNode) -> exp.Expression:
-        entity = lens.entity(node.entity)
-        assert entity is not None
-        return entity_source(lens, entity, node.alias, state.params)
+        return state.expanders[node.alias.lower()].source()
 
     def client_conjuncts(node: JoinNode) -> list[exp.Expression]:
         """The part of the client's (rewritten) ON that belongs to this edge."""

@@ -1,6 +1,7 @@
-"""The join-tree rule (rewriter.join_paths): the same tree for the same entities whatever the FROM order,
-fewest joins first, then joins that cannot multiply rows, then declaration order; a NOTICE when the last
-step had to choose, and EXPLAIN showing the tree and the rule.
+"""Semantic planning. The join-tree rule (rewriter.join_paths): the same tree for the same entities whatever
+the FROM order, fewest joins first, then joins that cannot multiply rows, then declaration order; a NOTICE
+when the last step had to choose, and EXPLAIN showing the tree and the rule. BI tools' aggregates around
+measures. (Counts of nothing and FROM-order cases with ground truth are in tests/cases/*.yaml.)
 """
 
 from __future__ import annotations
@@ -91,3 +92,11 @@ def test_no_path_is_42P10_with_the_relationships_as_hint(conn):
     with pytest.raises(psycopg.Error) as info:
         conn.execute("SELECT 1 FROM customer a, customer b")
     assert info.value.sqlstate == "42P10"
+
+
+def test_an_aggregate_that_is_not_the_measure_is_42803_with_a_hint(conn):
+    with pytest.raises(psycopg.errors.GroupingError) as info:
+        conn.execute("SELECT state, AVG(order_placed.frequency) FROM customer, order_placed GROUP BY state")
+    assert "frequency is a count_distinct" in info.value.diag.message_primary
+    assert "subquery" in info.value.diag.message_hint
+    conn.execute("SELECT 1").fetchall()  # the session stays usable
