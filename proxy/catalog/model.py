@@ -231,16 +231,6 @@ def array_type_row(oid: int, name: str, namespace: int, owner: int, element: int
                 typtypmod=-1, typndims=0, typcollation=0)
 
 
-def composite_type_row(oid: int, name: str, namespace: int, owner: int, relation: int, array: int) -> Row:
-    """The pg_type row of a relation's row type (``typtype`` c)."""
-    return dict(oid=oid, typname=name, typnamespace=namespace, typowner=owner, typlen=-1, typbyval=False,
-                typtype="c", typcategory="C", typispreferred=False, typisdefined=True, typdelim=",",
-                typrelid=relation, typsubscript="-", typelem=0, typarray=array, typinput="record_in",
-                typoutput="record_out", typreceive="record_recv", typsend="record_send", typmodin="-",
-                typmodout="-", typanalyze="-", typalign="d", typstorage="x", typnotnull=False, typbasetype=0,
-                typtypmod=-1, typndims=0, typcollation=0)
-
-
 def _primary_key(add: Callable[..., None], oid: OidAllocator, db: str, table: str, rel_oid: int, owner_oid: int,
                  keys: list[int], cols: list[Column]) -> None:
     name = f"{table}_pkey"

@@ -32,7 +32,6 @@ from proxy.catalog.model import (
     PG_CATALOG_NS,
     PG_DATABASE,
     Rows,
-    composite_type_row,
     database_rows,
 )
 from proxy.catalog.oids import OidAllocator
@@ -218,30 +217,15 @@ def _shared_rows(lenses: dict[str, Lens], role_oid: dict[str, int], oid: OidAllo
 def _catalog_relation_rows(rels: dict[str, Relation], oid: OidAllocator) -> Rows:
     """pg_class/pg_attribute rows for the catalog relations themselves (``\\dS``, JDBC getTables on pg_catalog)."""
     types = {r[1]: (r[0], r[4]) for r in builtin()["pg_catalog.pg_type"]["rows"]}
-    # the dump keeps the array types of the catalog relations' row types (``_pg_class``), whose elements
-    # are those row types: they are added here, with the OIDs the arrays name, pointing at our relations
-    type_rows = builtin()["pg_catalog.pg_type"]["rows"]
-    present = {r[0] for r in type_rows}
-    arrays = {(r[2], r[1]): (r[0], r[13]) for r in type_rows if r[7] == "A" and r[13] not in present}
     rows: Rows = {}
-    for (ns, array_name), (array_oid, row_type) in arrays.items():  # relations not emulated (views):
-        name = array_name[1:]                                        # typrelid names no pg_class row
-        schema = "pg_catalog" if ns == PG_CATALOG_NS else "information_schema"
-        if f"{schema}.{name}" not in rels:
-            rows.setdefault("pg_catalog.pg_type", []).append(composite_type_row(
-                row_type, name, ns, BOOTSTRAP_SUPERUSER, oid("class", schema, name), array_oid))
     for rel in rels.values():
         if rel.name == "pg_get_keywords":
             continue
         ns = PG_CATALOG_NS if rel.schema == "pg_catalog" else INFORMATION_SCHEMA_NS
         rel_oid = builtin()[rel.key].get("oid") or oid("class", rel.schema, rel.name)  # PostgreSQL's own OID
         table = rel.schema == "pg_catalog" and rel.name in CATALOG_TABLES
-        array_oid, row_type = arrays.get((ns, f"_{rel.name}"), (0, 0))
-        if row_type:
-            rows.setdefault("pg_catalog.pg_type", []).append(
-                composite_type_row(row_type, rel.name, ns, BOOTSTRAP_SUPERUSER, rel_oid, array_oid))
         rows.setdefault("pg_catalog.pg_class", []).append(dict(
-            oid=rel_oid, relname=rel.name, relnamespace=ns, reltype=row_type, reloftype=0, relowner=BOOTSTRAP_SUPERUSER,
+            oid=rel_oid, relname=rel.name, relnamespace=ns, reltype=0, reloftype=0, relowner=BOOTSTRAP_SUPERUSER,
             relam=2 if table else 0, relfilenode=0, reltablespace=0, relpages=0, reltuples=-1.0, relallvisible=0,
             reltoastrelid=0, relhasindex=False, relisshared=rel.key in SHARED, relpersistence="p",
             relkind="r" if table else "v", relnatts=len(rel.columns), relchecks=0, relhasrules=not table,

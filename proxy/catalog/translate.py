@@ -13,7 +13,10 @@ A tuple of small AST rules, applied to a copy of the client's tree:
 - ``::regclass``/``::regtype``/``::regnamespace``/``::regproc``/``::regrole``: a string literal becomes the
   object's OID (looked up now); an OID compared with something stays an OID; an OID shown becomes its name;
 - ``OPERATOR(pg_catalog.~)`` becomes a regex match, ``COLLATE pg_catalog.default`` disappears;
-- subscripts of ``int2vector``/``oidvector`` columns (0-based in Postgres) shift by one.
+- subscripts of ``int2vector``/``oidvector`` columns (0-based in Postgres) shift by one;
+- computed select-list expressions are named as Postgres names them (``exists``, ``?column?``);
+- LIKE escapes with a backslash; ``::name`` is text; ``oidvector::regtype[]`` gives the types' names;
+  ``x = ANY('{a,b}')`` takes the array literal.
 """
 
 from __future__ import annotations
