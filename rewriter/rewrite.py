@@ -37,7 +37,6 @@ from rewriter.errors import (
     AmbiguousColumn,
     FeatureNotSupported,
     GroupingError,
-    InsufficientPrivilege,
     SqlError,
     UndefinedColumn,
     UndefinedTable,
@@ -49,6 +48,7 @@ from rewriter.expand import (
     accumulate,
     expand_pair,
 )
+from rewriter.functions import check_calls, check_engine_bound
 from rewriter.join_groups import flatten_join_groups
 from rewriter.join_specs import UsingColumn, read_join_specs
 from rewriter.joins import JoinNode, JoinTree, build_tree, conjuncts
@@ -58,15 +58,6 @@ from rewriter.plan import MEASURE_META, plan_aggregate
 from rewriter.policy import EVERYTHING, Access, visible_entities
 
 LENS_SCHEMAS = ("", "public")
-# Table functions a client may use: they compute, they read nothing.
-ALLOWED_TABLE_FUNCTIONS = frozenset({"generate_series", "unnest", "range"})
-# Scalar functions that would reveal or reach the engine rather than compute.
-_DENIED_FUNCTION_PREFIXES = (
-    "read_", "glob", "duckdb_", "pragma_", "getenv", "query", "sniff_", "parquet_", "iceberg_", "delta_",
-    "sqlite_", "postgres_", "mysql_", "load", "install", "which_secret", "icu_", "checkpoint", "force_",
-    "enable_", "disable_", "arrow_scan", "seq_scan", "index_scan", "test_", "json_execute", "getvariable",
-    "current_setting", "set_variable",
-)
 
 
 @dataclass
@@ -120,9 +111,10 @@ def rewrite(
     entity's row source and masked members are masked wherever they appear.
     """
     tree = expression.copy()
+    check_calls(tree)  # the router already checked the client's spelling; this guards direct callers
+    check_engine_bound(tree)
     for select in list(tree.find_all(exp.Select)):
         flatten_join_groups(select)
-    _check_functions(tree)
     postgres.fold_identifiers(tree)
     _name_projections(tree)
     tree = postgres.prepare(tree, _member_types(lens, schema))
@@ -201,35 +193,8 @@ def _bind_scope(scope: Scope, lens: Lens, params: dict[str, str], access: Access
 
 
 def _check_table_function(table: exp.Table) -> None:
-    fn = table.this
-    if isinstance(fn, exp.GenerateSeries | exp.ExplodingGenerateSeries | exp.Unnest):
-        return
-    name = (fn.name if isinstance(fn, exp.Anonymous) else fn.sql_name() if isinstance(fn, exp.Func) else "").lower()
-    if name not in ALLOWED_TABLE_FUNCTIONS or is_denied_function(name):
-        raise InsufficientPrivilege(
-            f"permission denied for function {name or fn.sql('postgres')}",
-            hint="clients may read lens tables only",
-        )
-
-
-def is_denied_function(name: str) -> bool:
-    """Functions that read files, reach the engine's internals or change it: never available to clients."""
-    return name.lower().startswith(_DENIED_FUNCTION_PREFIXES)
-
-
-def _check_functions(tree: exp.Expression) -> None:
-    for node in tree.find_all(exp.Func):
-        if isinstance(node, exp.Anonymous):
-            name = node.name.lower()
-        elif isinstance(node, exp.ReadCSV | exp.ReadParquet):
-            name = "read_csv" if isinstance(node, exp.ReadCSV) else "read_parquet"
-        else:
-            continue
-        if is_denied_function(name):
-            raise InsufficientPrivilege(
-                f"permission denied for function {name}",
-                hint="clients may read lens tables only; engine and file functions are not available",
-            )
+    """A function in FROM is a call like any other: PostgreSQL's functions only (``rewriter.functions``)."""
+    check_calls(table)
 
 
 # -- step 2: name ---------------------------------------------------------------------------------------
