@@ -60,6 +60,7 @@ from proxy.wire.framing import MalformedMessage
 from proxy.wire.params import TypedText, decode_param
 from rewriter.cache import Compiled, RewriteCache
 from rewriter.lens import Lens
+from rewriter.policy import Access, Identity, NoAccess, resolve_access
 from rewriter.render import render
 from rewriter.rewrite import rewrite
 
@@ -106,6 +107,7 @@ class ServerContext:
     auth_method: str = "trust"
     users: dict[str, Any] = field(default_factory=dict)  # user -> proxy.auth.UserEntry
     auth_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
+    access_cache: dict[tuple[str, Identity], Access] = field(default_factory=dict)  # (lens, identity) -> Access
 
 
 class Session(CursorCommands, SessionCommands):
@@ -370,6 +372,10 @@ class Session(CursorCommands, SessionCommands):
         self.lens = lens
         self.settings = SessionSettings.from_startup(params, engine_settings=self.server.engine_settings)
         self.settings.set_session_default("session_authorization", self.user)
+        try:
+            self.access()  # a user in none of the lens's user groups may not connect
+        except SqlError as err:
+            raise SqlError(err.message, sqlstate=err.sqlstate, detail=err.detail, severity="FATAL") from None
         if self._startup_minor > 0 or self._startup_unknown:
             self.out.write(_negotiate_protocol_version(0, self._startup_unknown))
         self.out.write(m.authentication_ok())
@@ -438,6 +444,56 @@ class Session(CursorCommands, SessionCommands):
         else:
             self._run_command(statement, describe)
 
+    # -- identity and access ------------------------------------------------------------------------
+
+    @property
+    def role(self) -> str | None:
+        """The role set with SET ROLE (None: the session user's own groups)."""
+        value = self.settings.get("role")
+        return None if value.lower() == "none" else value
+
+    @property
+    def current_user(self) -> str:
+        return self.role or self.user
+
+    def identity(self) -> Identity:
+        """Who queries: the session user, acting with its groups (or only the role SET ROLE chose)."""
+        entry = self.server.users.get(self.user)
+        groups = tuple(entry.groups) if entry is not None else ()
+        attributes = dict(entry.attributes) if entry is not None else {}
+        return Identity.of(self.user, (self.role,) if self.role else groups, attributes)
+
+    def access(self) -> Access:
+        """What this identity may see of the session's lens (cached per lens and identity)."""
+        assert self.lens is not None
+        identity = self.identity()
+        key = (self.lens.name, identity)
+        cached = self.server.access_cache.get(key)
+        if cached is None:
+            try:
+                cached = resolve_access(self.lens, identity)
+            except NoAccess:
+                raise SqlError(f'permission denied for database "{self.database}"', sqlstate="42501",
+                               detail="User does not have CONNECT privilege.") from None
+            self.server.access_cache[key] = cached
+        return cached
+
+    def _check_role(self, value: str) -> str:
+        """SET ROLE: ``none`` or a group the session user belongs to (PostgreSQL's rules: an unknown role
+        is 22023, one the user is not a member of 42501)."""
+        role = value.strip().strip("'\"")
+        if role.lower() == "none":
+            return "none"
+        entry = self.server.users.get(self.user)
+        mine = {g.lower() for g in (entry.groups if entry is not None else ())}
+        if role.lower() in mine or role.lower() == self.user.lower():
+            return role if role.lower() != self.user.lower() else "none"
+        known = {g.lower() for u in self.server.users.values() for g in u.groups} | {u.lower() for u in self.server.users}
+        if role.lower() not in known:
+            raise SqlError(f'role "{role}" does not exist', sqlstate="22023")
+        raise SqlError(f'permission denied to set role "{role}"', sqlstate="42501",
+                       hint=f"{self.user} may act as: {', '.join(sorted(mine)) or 'only itself'}")
+
     def lens_params(self) -> dict[str, str]:
         """``SET lens.month = 3`` values, for the lens's ``{{month:default}}`` snippet parameters."""
         return self.settings.lens_params()
@@ -451,9 +507,11 @@ class Session(CursorCommands, SessionCommands):
         and lens parameters (queries reading per-session values are never cached)."""
         assert statement.ast is not None and self.lens is not None
         params = self.lens_params()
+        access = self.access()
         key = None
         if not _reads_session_values(statement.ast):
-            key = (statement.text, self.lens.name, self.user, tuple(sorted(params.items())), self.server.backend.dialect)
+            key = (statement.text, self.lens.name, self.current_user, access.fingerprint, tuple(sorted(params.items())),
+                   self.server.backend.dialect)
             hit = REWRITE_CACHE.get(key)
             if hit is not None:
                 return hit
@@ -462,7 +520,7 @@ class Session(CursorCommands, SessionCommands):
         notices: list[tuple[str, str | None]] = []
         catalog = self.server.catalog
         schema = catalog.entity_types(self.lens) if catalog is not None else None
-        tree = rewrite(tree, self.lens, params=params, notes=notes, notices=notices, schema=schema)
+        tree = rewrite(tree, self.lens, params=params, notes=notes, notices=notices, schema=schema, access=access)
         tree = fix_pg_types(tree)  # after rewrite: result columns are already named from the client's SQL
         result = Compiled(render(tree, self.server.backend.dialect), tuple(notes), tuple(notices))
         if key is not None:
