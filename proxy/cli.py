@@ -39,6 +39,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--auth", choices=("trust", "password", "md5", "scram-sha-256"), default="trust",
                        help="client authentication (password methods need --users)")
     serve.add_argument("--users", metavar="FILE", help="users file with SCRAM verifiers (see `lens-proxy passwd`)")
+    serve.add_argument("--audit-log", metavar="FILE",
+                       help="append one JSON line per statement (user, role, statement, rows, SQLSTATE …) to FILE")
     serve.add_argument("--tls-cert", metavar="PEM", help="server certificate (chain) for TLS")
     serve.add_argument("--tls-key", metavar="PEM", help="private key of --tls-cert")
     serve.add_argument("--tls-required", action="store_true", help="refuse connections that do not use TLS")
@@ -149,7 +151,7 @@ def _server_options(args: argparse.Namespace) -> dict:
 
     options: dict = {"auth_method": args.auth, "idle_session_timeout": args.idle_session_timeout,
                      "max_message_size": args.max_message_size, "tls_required": args.tls_required,
-                     "authentication_timeout": args.authentication_timeout}
+                     "authentication_timeout": args.authentication_timeout, "audit_log": args.audit_log}
     if args.authentication_timeout <= 0:
         raise ValueError("--authentication-timeout must be positive")
     if args.auth != "trust":

@@ -34,6 +34,7 @@ import sqlglot
 from sqlglot import exp
 
 from proxy import pgfunctions
+from proxy.audit import AuditLog, sql_hash
 from proxy.auth import Authenticator
 from proxy.backends.duck import next_batch
 from proxy.catalog import CatalogContext
@@ -108,6 +109,7 @@ class ServerContext:
     users: dict[str, Any] = field(default_factory=dict)  # user -> proxy.auth.UserEntry
     auth_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
     access_cache: dict[tuple[str, Identity], Access] = field(default_factory=dict)  # (lens, identity) -> Access
+    audit: AuditLog | None = None  # the query log (--audit-log), off by default
 
 
 class Session(CursorCommands, SessionCommands):
@@ -133,6 +135,8 @@ class Session(CursorCommands, SessionCommands):
         self._startup_params: dict[str, str] = {}
         self._startup_minor = 0
         self._startup_unknown: list[str] = []
+        self._last_rows = 0  # rows and engine SQL of the statement running, for the audit log
+        self._last_sql: str | None = None
         self._inflight: set[concurrent.futures.Future[Any]] = set()
 
     # -- plumbing -------------------------------------------------------------------------------------
@@ -420,6 +424,29 @@ class Session(CursorCommands, SessionCommands):
         self, statement: Statement, *, params: list[Any], max_rows: int, describe: bool, portal: Portal | None,
         formats: tuple[int, ...] = (),
     ) -> None:
+        audit = self.server.audit
+        if audit is None or statement.kind is Kind.EMPTY:
+            await self._run_one(statement, params=params, max_rows=max_rows, describe=describe, portal=portal,
+                                formats=formats)
+            return
+        started, sqlstate = time.perf_counter(), "00000"
+        self._last_rows, self._last_sql = 0, None
+        try:
+            await self._run_one(statement, params=params, max_rows=max_rows, describe=describe, portal=portal,
+                                formats=formats)
+        except SqlError as err:
+            sqlstate = err.sqlstate
+            raise
+        finally:
+            audit.record(user=self.user, role=self.role, lens=self.database, client=self.peer,
+                         application_name=self.settings.get("application_name"), kind=statement.kind.value,
+                         statement=statement.text, sql_hash=sql_hash(self._last_sql), rows=self._last_rows,
+                         duration_ms=round((time.perf_counter() - started) * 1000, 3), sqlstate=sqlstate)
+
+    async def _run_one(
+        self, statement: Statement, *, params: list[Any], max_rows: int, describe: bool, portal: Portal | None,
+        formats: tuple[int, ...] = (),
+    ) -> None:
         kind = statement.kind
         if kind is Kind.EMPTY:
             self.out.write(m.empty_query_response())
@@ -548,6 +575,7 @@ class Session(CursorCommands, SessionCommands):
             for message, hint in compiled.notices:
                 self.out.write(m.notice_response(m.error_fields("NOTICE", "00000", message, None, hint)))
         sql = compiled.sql
+        self._last_sql = sql
         log.debug("backend SQL: %s", sql)
         if cursor is not None:
             return await self._guarded(cursor.execute, sql, params or None)
@@ -610,6 +638,7 @@ class Session(CursorCommands, SessionCommands):
         limit = max_rows if max_rows > 0 else None
         sent, more = await self._stream(portal, limit, portal.result_formats)
         portal.rows_sent += sent
+        self._last_rows = portal.rows_sent
         if more:
             self.out.write(m.portal_suspended())
             return
@@ -683,7 +712,11 @@ class Session(CursorCommands, SessionCommands):
         compiled = self.compiled(statement)
         dialect = self.server.backend.dialect
         lines = [f"-- {note}" for note in compiled.notes]
-        lines += sqlglot.transpile(compiled.sql, read=dialect, write=dialect, pretty=True)[0].split("\n")
+        restricted = not self.access().unrestricted
+        if restricted:  # the engine SQL would name what the policy hides (columns, filters, masks)
+            lines.append("-- the engine's SQL is not shown under a data policy")
+        else:
+            lines += sqlglot.transpile(compiled.sql, read=dialect, write=dialect, pretty=True)[0].split("\n")
         if statement.analyze:
             started = time.perf_counter()
             reader = await self._guarded(self.cursor.execute, compiled.sql, None)
@@ -691,11 +724,12 @@ class Session(CursorCommands, SessionCommands):
             while (batch := await self._guarded(next_batch, reader)) is not None:
                 rows += batch.num_rows
             elapsed = (time.perf_counter() - started) * 1000
-            plan = await self._guarded(self.cursor.execute, f"EXPLAIN ANALYZE {compiled.sql}", None)
-            lines += ["", f"-- {dialect} plan:"]
-            while (batch := await self._guarded(next_batch, plan)) is not None:
-                for value in batch.column(batch.num_columns - 1).to_pylist():
-                    lines += str(value).rstrip("\n").split("\n")
+            if not restricted:
+                plan = await self._guarded(self.cursor.execute, f"EXPLAIN ANALYZE {compiled.sql}", None)
+                lines += ["", f"-- {dialect} plan:"]
+                while (batch := await self._guarded(next_batch, plan)) is not None:
+                    for value in batch.column(batch.num_columns - 1).to_pylist():
+                        lines += str(value).rstrip("\n").split("\n")
             lines += ["", f"Execution: {rows} rows in {elapsed:.3f} ms"]
         self._send_rows(["QUERY PLAN"], [[line] for line in lines], "EXPLAIN", describe)
 
