@@ -59,8 +59,10 @@ def _value(node: exp.Expression, session: Session) -> exp.Expression | None:
         return exp.Literal.string(session.database)
     if isinstance(node, exp.CurrentSchema):
         return exp.Literal.string("public")
-    if isinstance(node, exp.CurrentUser | exp.SessionUser):
+    if isinstance(node, exp.SessionUser):
         return exp.Literal.string(session.user)
+    if isinstance(node, exp.CurrentUser):  # SET ROLE changes current_user, not session_user
+        return exp.Literal.string(getattr(session, "current_user", session.user))
     if isinstance(node, exp.CurrentSchemas):  # current_schemas(true) lists the implicit pg_catalog too
         implicit = isinstance(node.this, exp.Boolean) and node.this.this
         return exp.Array(expressions=[exp.Literal.string(s) for s in (["pg_catalog"] if implicit else []) + ["public"]])

@@ -34,6 +34,7 @@ import sqlglot
 from sqlglot import exp
 
 from proxy import pgfunctions
+from proxy.audit import AuditLog, sql_hash
 from proxy.auth import Authenticator
 from proxy.backends.duck import next_batch
 from proxy.catalog import CatalogContext
@@ -61,6 +62,7 @@ from proxy.wire.framing import MalformedMessage
 from proxy.wire.params import TypedText, decode_param
 from rewriter.cache import Compiled, RewriteCache
 from rewriter.lens import Lens
+from rewriter.policy import Access, Identity, NoAccess, resolve_access
 from rewriter.render import render
 from rewriter.rewrite import rewrite
 
@@ -107,6 +109,8 @@ class ServerContext:
     auth_method: str = "trust"
     users: dict[str, Any] = field(default_factory=dict)  # user -> proxy.auth.UserEntry
     auth_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
+    access_cache: dict[tuple[str, Identity], Access] = field(default_factory=dict)  # (lens, identity) -> Access
+    audit: AuditLog | None = None  # the query log (--audit-log), off by default
 
 
 class Session(CursorCommands, SessionCommands):
@@ -132,6 +136,8 @@ class Session(CursorCommands, SessionCommands):
         self._startup_params: dict[str, str] = {}
         self._startup_minor = 0
         self._startup_unknown: list[str] = []
+        self._last_rows = 0  # rows and engine SQL of the statement running, for the audit log
+        self._last_sql: str | None = None
         self._inflight: set[concurrent.futures.Future[Any]] = set()
 
     # -- plumbing -------------------------------------------------------------------------------------
@@ -371,6 +377,10 @@ class Session(CursorCommands, SessionCommands):
         self.lens = lens
         self.settings = SessionSettings.from_startup(params, engine_settings=self.server.engine_settings)
         self.settings.set_session_default("session_authorization", self.user)
+        try:
+            self.access()  # a user in none of the lens's user groups may not connect
+        except SqlError as err:
+            raise SqlError(err.message, sqlstate=err.sqlstate, detail=err.detail, severity="FATAL") from None
         if self._startup_minor > 0 or self._startup_unknown:
             self.out.write(_negotiate_protocol_version(0, self._startup_unknown))
         self.out.write(m.authentication_ok())
@@ -415,6 +425,29 @@ class Session(CursorCommands, SessionCommands):
         self, statement: Statement, *, params: list[Any], max_rows: int, describe: bool, portal: Portal | None,
         formats: tuple[int, ...] = (),
     ) -> None:
+        audit = self.server.audit
+        if audit is None or statement.kind is Kind.EMPTY:
+            await self._run_one(statement, params=params, max_rows=max_rows, describe=describe, portal=portal,
+                                formats=formats)
+            return
+        started, sqlstate = time.perf_counter(), "00000"
+        self._last_rows, self._last_sql = 0, None
+        try:
+            await self._run_one(statement, params=params, max_rows=max_rows, describe=describe, portal=portal,
+                                formats=formats)
+        except SqlError as err:
+            sqlstate = err.sqlstate
+            raise
+        finally:
+            audit.record(user=self.user, role=self.role, lens=self.database, client=self.peer,
+                         application_name=self.settings.get("application_name"), kind=statement.kind.value,
+                         statement=statement.text, sql_hash=sql_hash(self._last_sql), rows=self._last_rows,
+                         duration_ms=round((time.perf_counter() - started) * 1000, 3), sqlstate=sqlstate)
+
+    async def _run_one(
+        self, statement: Statement, *, params: list[Any], max_rows: int, describe: bool, portal: Portal | None,
+        formats: tuple[int, ...] = (),
+    ) -> None:
         kind = statement.kind
         if kind is Kind.EMPTY:
             self.out.write(m.empty_query_response())
@@ -439,6 +472,56 @@ class Session(CursorCommands, SessionCommands):
         else:
             self._run_command(statement, describe)
 
+    # -- identity and access ------------------------------------------------------------------------
+
+    @property
+    def role(self) -> str | None:
+        """The role set with SET ROLE (None: the session user's own groups)."""
+        value = self.settings.get("role")
+        return None if value.lower() == "none" else value
+
+    @property
+    def current_user(self) -> str:
+        return self.role or self.user
+
+    def identity(self) -> Identity:
+        """Who queries: the session user, acting with its groups (or only the role SET ROLE chose)."""
+        entry = self.server.users.get(self.user)
+        groups = tuple(entry.groups) if entry is not None else ()
+        attributes = dict(entry.attributes) if entry is not None else {}
+        return Identity.of(self.user, (self.role,) if self.role else groups, attributes)
+
+    def access(self) -> Access:
+        """What this identity may see of the session's lens (cached per lens and identity)."""
+        assert self.lens is not None
+        identity = self.identity()
+        key = (self.lens.name, identity)
+        cached = self.server.access_cache.get(key)
+        if cached is None:
+            try:
+                cached = resolve_access(self.lens, identity)
+            except NoAccess:
+                raise SqlError(f'permission denied for database "{self.database}"', sqlstate="42501",
+                               detail="User does not have CONNECT privilege.") from None
+            self.server.access_cache[key] = cached
+        return cached
+
+    def _check_role(self, value: str) -> str:
+        """SET ROLE: ``none`` or a group the session user belongs to (PostgreSQL's rules: an unknown role
+        is 22023, one the user is not a member of 42501)."""
+        role = value.strip().strip("'\"")
+        if role.lower() == "none":
+            return "none"
+        entry = self.server.users.get(self.user)
+        mine = {g.lower() for g in (entry.groups if entry is not None else ())}
+        if role.lower() in mine or role.lower() == self.user.lower():
+            return role if role.lower() != self.user.lower() else "none"
+        known = {g.lower() for u in self.server.users.values() for g in u.groups} | {u.lower() for u in self.server.users}
+        if role.lower() not in known:
+            raise SqlError(f'role "{role}" does not exist', sqlstate="22023")
+        raise SqlError(f'permission denied to set role "{role}"', sqlstate="42501",
+                       hint=f"{self.user} may act as: {', '.join(sorted(mine)) or 'only itself'}")
+
     def lens_params(self) -> dict[str, str]:
         """``SET lens.month = 3`` values, for the lens's ``{{month:default}}`` snippet parameters."""
         return self.settings.lens_params()
@@ -452,9 +535,11 @@ class Session(CursorCommands, SessionCommands):
         and lens parameters (queries reading per-session values are never cached)."""
         assert statement.ast is not None and self.lens is not None
         params = self.lens_params()
+        access = self.access()
         key = None
         if not _reads_session_values(statement.ast):
-            key = (statement.text, self.lens.name, self.user, tuple(sorted(params.items())), self.server.backend.dialect)
+            key = (statement.text, self.lens.name, self.current_user, access.fingerprint, tuple(sorted(params.items())),
+                   self.server.backend.dialect)
             hit = REWRITE_CACHE.get(key)
             if hit is not None:
                 return hit
@@ -463,7 +548,7 @@ class Session(CursorCommands, SessionCommands):
         notices: list[tuple[str, str | None]] = []
         catalog = self.server.catalog
         schema = catalog.entity_types(self.lens) if catalog is not None else None
-        tree = rewrite(tree, self.lens, params=params, notes=notes, notices=notices, schema=schema)
+        tree = rewrite(tree, self.lens, params=params, notes=notes, notices=notices, schema=schema, access=access)
         tree = fix_pg_types(tree)  # after rewrite: result columns are already named from the client's SQL
         result = Compiled(render(tree, self.server.backend.dialect), tuple(notes), tuple(notices))
         if key is not None:
@@ -491,6 +576,7 @@ class Session(CursorCommands, SessionCommands):
             for message, hint in compiled.notices:
                 self.out.write(m.notice_response(m.error_fields("NOTICE", "00000", message, None, hint)))
         sql = compiled.sql
+        self._last_sql = sql
         log.debug("backend SQL: %s", sql)
         if cursor is not None:
             return await self._guarded(cursor.execute, sql, params or None)
@@ -554,6 +640,7 @@ class Session(CursorCommands, SessionCommands):
         limit = max_rows if max_rows > 0 else None
         sent, more = await self._stream(portal, limit, portal.result_formats)
         portal.rows_sent += sent
+        self._last_rows = portal.rows_sent
         if more:
             self.out.write(m.portal_suspended())
             return
@@ -627,7 +714,11 @@ class Session(CursorCommands, SessionCommands):
         compiled = self.compiled(statement)
         dialect = self.server.backend.dialect
         lines = [f"-- {note}" for note in compiled.notes]
-        lines += sqlglot.transpile(compiled.sql, read=dialect, write=dialect, pretty=True)[0].split("\n")
+        restricted = not self.access().unrestricted
+        if restricted:  # the engine SQL would name what the policy hides (columns, filters, masks)
+            lines.append("-- the engine's SQL is not shown under a data policy")
+        else:
+            lines += sqlglot.transpile(compiled.sql, read=dialect, write=dialect, pretty=True)[0].split("\n")
         if statement.analyze:
             started = time.perf_counter()
             reader = await self._guarded(self.cursor.execute, compiled.sql, None)
@@ -635,11 +726,12 @@ class Session(CursorCommands, SessionCommands):
             while (batch := await self._guarded(next_batch, reader)) is not None:
                 rows += batch.num_rows
             elapsed = (time.perf_counter() - started) * 1000
-            plan = await self._guarded(self.cursor.execute, f"EXPLAIN ANALYZE {compiled.sql}", None)
-            lines += ["", f"-- {dialect} plan:"]
-            while (batch := await self._guarded(next_batch, plan)) is not None:
-                for value in batch.column(batch.num_columns - 1).to_pylist():
-                    lines += str(value).rstrip("\n").split("\n")
+            if not restricted:
+                plan = await self._guarded(self.cursor.execute, f"EXPLAIN ANALYZE {compiled.sql}", None)
+                lines += ["", f"-- {dialect} plan:"]
+                while (batch := await self._guarded(next_batch, plan)) is not None:
+                    for value in batch.column(batch.num_columns - 1).to_pylist():
+                        lines += str(value).rstrip("\n").split("\n")
             lines += ["", f"Execution: {rows} rows in {elapsed:.3f} ms"]
         self._send_rows(["QUERY PLAN"], [[line] for line in lines], "EXPLAIN", describe)
 

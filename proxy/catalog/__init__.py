@@ -41,6 +41,7 @@ from rewriter.lens import Entity, Lens
 
 log = logging.getLogger("lens_proxy.catalog")
 BATCH_ROWS = 16_384
+ORIGINS_CACHE_SIZE = 512
 
 # Functions that make a FROM-less query a catalog query (``SELECT pg_catalog.format_type(23, NULL)``).
 _CATALOG_FUNCTIONS = macro_names() | {"pg_postmaster_start_time", "pg_conf_load_time", "pg_get_keywords",
@@ -76,6 +77,7 @@ class Catalog:
         self._lock = threading.Lock()
         self._lookups: dict[str, dict[tuple[str, str], int]] = {}
         self._tables: dict[tuple[str, str], Table | None] = {}
+        self._origins_cache: dict[tuple[str, int], tuple[exp.Expression, list[tuple[int, int]] | None]] = {}
         self.started_at = dt.datetime.now(dt.timezone.utc).isoformat()
 
     def _describe(self, lens: Lens, entity: Entity) -> pa.Schema | None:
@@ -105,12 +107,7 @@ class Catalog:
         lens = self.lenses.get(database)
         if tree is None or lens is None or not len(schema):
             return schema
-        try:
-            origins = column_origins(normalize_identifiers(tree.copy(), dialect="postgres"),
-                                     lambda name: self._table(lens, name))
-        except Exception:  # never worth failing a query over
-            log.debug("no column origins for %s", tree.sql("postgres"), exc_info=True)
-            return schema
+        origins = self._origins(lens, tree)
         if origins is None or len(origins) != len(schema) or not any(oid for oid, _ in origins):
             return schema
         fields = []
@@ -122,6 +119,24 @@ class Catalog:
                                      pgtypes.ATTNUM_KEY: str(n).encode()})
             fields.append(f)
         return pa.schema(fields, metadata=schema.metadata)
+
+    def _origins(self, lens: Lens, tree: exp.Expression) -> list[tuple[int, int]] | None:
+        """The origins of ``tree``'s columns, remembered for the tree (a prepared statement's, executed
+        again and again, is the same object)."""
+        key = (lens.name, id(tree))
+        hit = self._origins_cache.get(key)
+        if hit is not None and hit[0] is tree:
+            return hit[1]
+        try:
+            origins = column_origins(normalize_identifiers(tree.copy(), dialect="postgres"),
+                                     lambda name: self._table(lens, name))
+        except Exception:  # never worth failing a query over
+            log.debug("no column origins for %s", tree.sql("postgres"), exc_info=True)
+            origins = None
+        if len(self._origins_cache) >= ORIGINS_CACHE_SIZE:
+            self._origins_cache.pop(next(iter(self._origins_cache)))
+        self._origins_cache[key] = (tree, origins)
+        return origins
 
     def _table(self, lens: Lens, name: str) -> Table | None:
         key = (lens.name, name)
