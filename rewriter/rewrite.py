@@ -294,10 +294,11 @@ def _whole_row(column: exp.Column, state: _ScopeState) -> exp.Expression | None:
     if column.table or not isinstance(column.this, exp.Identifier):
         return None
     binding = next((b for b in state.bindings if b.alias.lower() == column.name.lower()), None)
-    if binding is None or any(b.entity.member(column.name) is not None for b in state.bindings):
+    if binding is None or any(b.member(column.name) is not None for b in state.bindings):
         return None
     fields = [exp.PropertyEQ(this=exp.to_identifier(m.name), expression=binding.expander.row_expression(m))
-              for m in binding.entity.members if not isinstance(m, Measure) and not m.hidden]
+              for m in binding.entity.members
+              if not isinstance(m, Measure) and not m.hidden and binding.member(m.name) is not None]
     return exp.Struct(expressions=fields)
 
 

@@ -56,3 +56,32 @@ async def test_binary_matches_postgres(server, oracle_server, sql):  # noqa: ANN
         finally:
             await conn.close()
     assert answers[0] == answers[1] and answers[0]
+
+
+@pytest.fixture(scope="module")
+def governed(demo_file, tmp_path_factory):  # noqa: ANN001
+    """The governed demo lens: bob (analyst) is denied customer_name and phone_number and sees emails hashed;
+    ann (sales) sees only her states' rows."""
+    import yaml
+
+    from tests.conftest import ROOT, start_server, stop_server
+
+    users = tmp_path_factory.mktemp("governed") / "users.yaml"
+    users.write_text(yaml.safe_dump({"users": {"ann": {"groups": ["sales"], "attributes": {"states": ["CA", "NY"]}},
+                                               "bob": {"groups": ["analyst"]}}}))
+    server = start_server([ROOT / "lenses" / "customer_360_governed"], [str(demo_file)], "--users", str(users))
+    server.database = "customer_360_governed"
+    yield server
+    stop_server(server)
+
+
+@pytest.mark.parametrize("user", ["ann", "bob"])
+async def test_a_row_holds_what_the_policy_lets_star_list(governed, user):  # noqa: ANN001
+    """Denied members stay out of the record, masks and row filters apply: the row is exactly ``c.*``."""
+    conn = await asyncpg.connect(f"postgresql://{user}@{governed.host}:{governed.port}/{governed.database}")
+    try:
+        records = await conn.fetch("SELECT c FROM customer c ORDER BY customer_id")
+        stars = await conn.fetch("SELECT c.* FROM customer c ORDER BY customer_id")
+    finally:
+        await conn.close()
+    assert records and [tuple(r[0]) for r in records] == [tuple(r) for r in stars]
