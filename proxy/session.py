@@ -62,7 +62,7 @@ from proxy.wire.framing import MalformedMessage
 from proxy.wire.params import TypedText, decode_param
 from rewriter.cache import Compiled, RewriteCache
 from rewriter.lens import Lens
-from rewriter.policy import Access, Identity, NoAccess, resolve_access
+from rewriter.policy import Access, Identity, NoAccess, lens_view, resolve_access
 from rewriter.render import render
 from rewriter.rewrite import rewrite
 
@@ -111,6 +111,7 @@ class ServerContext:
     auth_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
     access_cache: dict[tuple[str, Identity], Access] = field(default_factory=dict)  # (lens, identity) -> Access
     audit: AuditLog | None = None  # the query log (--audit-log), off by default
+    view_cache: dict[tuple[str, str], Lens] = field(default_factory=dict)  # (lens, policy) -> lens as it shows
 
 
 class Session(CursorCommands, SessionCommands):
@@ -180,7 +181,15 @@ class Session(CursorCommands, SessionCommands):
         return self._catalog_cursor
 
     def catalog_context(self) -> CatalogContext:
-        return CatalogContext(self.database, self.user, self.pid, self.settings, SERVER_VERSION)
+        access = self.access() if self.lens is not None else None
+        if access is None or access.unrestricted:
+            return CatalogContext(self.database, self.user, self.pid, self.settings, SERVER_VERSION)
+        key = (self.database, access.fingerprint)
+        view = self.server.view_cache.get(key)
+        if view is None:
+            view = self.server.view_cache[key] = lens_view(self.lens, access)
+        return CatalogContext(self.database, self.user, self.pid, self.settings, SERVER_VERSION,
+                              view=view, view_key=access.fingerprint)
 
     @property
     def idle(self) -> bool:

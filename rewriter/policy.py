@@ -311,3 +311,23 @@ def _fingerprint(groups, denied_entities, denied_members, row_filters, masks) ->
 
 def visible_entities(lens: Lens, access: Access) -> list[Entity]:
     return [e for e in lens.entities if access.entity_visible(e.name)]
+
+
+def lens_view(lens: Lens, access: Access) -> Lens:
+    """``lens`` as ``access`` shows it: denied entities and members removed (for the catalog), and the
+    relationships to removed entities with them."""
+    from dataclasses import replace
+
+    if access.unrestricted:
+        return lens
+    entities = []
+    for entity in visible_entities(lens, access):
+        def keep(members, entity=entity):
+            return tuple(m for m in members if access.member_visible(entity.name, m.name))
+
+        relationships = tuple(r for r in entity.relationships if access.entity_visible(r.target)
+                              and access.member_visible(entity.name, r.field)
+                              and access.member_visible(r.target, r.target_field))
+        entities.append(replace(entity, fields=keep(entity.fields), dimensions=keep(entity.dimensions),
+                                measures=keep(entity.measures), relationships=relationships))
+    return replace(lens, entities=tuple(entities))

@@ -58,6 +58,8 @@ class CatalogContext:
     pid: int
     settings: Any  # proxy.settings.SessionSettings (get(name) -> str)
     server_version: str
+    view: Lens | None = None  # the lens as the session's data policy shows it (None: the whole lens)
+    view_key: str = ""  # identifies that view (the policy's fingerprint)
 
 
 DescribeEntity = Callable[[Lens, Entity], pa.Schema | None]
@@ -75,7 +77,8 @@ class Catalog:
         self.relations = store.relations()
         self._con: duckdb.DuckDBPyConnection | None = None
         self._lock = threading.Lock()
-        self._lookups: dict[str, dict[tuple[str, str], int]] = {}
+        self._lookups: dict[int, dict[tuple[str, str], int]] = {}
+        self._databases: dict[tuple[str, str], int] = {}  # (database, policy view key) -> schema index
         self._tables: dict[tuple[str, str], Table | None] = {}
         self._origins_cache: dict[tuple[str, int], tuple[exp.Expression, list[tuple[int, int]] | None]] = {}
         self.started_at = dt.datetime.now(dt.timezone.utc).isoformat()
@@ -147,14 +150,15 @@ class Catalog:
     def _resolve_table(self, lens: Lens, name: str) -> Table | None:
         schema, _, relname = name.rpartition(".")
         self.connection()
-        oid = self._lookups[lens.name].get(("regclass", f"{schema or 'public'}.{relname}"))
+        lookups = self._lookups[self._databases[(lens.name, "")]]  # OIDs come from names: the same in every view
+        oid = lookups.get(("regclass", f"{schema or 'public'}.{relname}"))
         entity = lens.entity(relname) if schema in ("", "public") else None
         if entity is not None and oid is not None:
             columns = entity_columns(entity, self._describe(lens, entity))
             star = tuple(c.name for c in columns if c.member.kind != "measure")
             return Table(oid, tuple(c.name for c in columns), star)
         relation = self.relations.get(f"{schema or 'pg_catalog'}.{relname}")
-        oid = self._lookups[lens.name].get(("regclass", f"{schema or 'pg_catalog'}.{relname}"))
+        oid = lookups.get(("regclass", f"{schema or 'pg_catalog'}.{relname}"))
         if relation is None or oid is None:
             return None
         names = tuple(c for c, _ in relation.columns)
@@ -215,8 +219,24 @@ class Catalog:
         with self._lock:
             if self._con is None:
                 self._con = store.build(self.lenses, self._describe)
-                self._lookups = {name: self._reg_lookups(i) for i, name in enumerate(self.lenses)}
+                self._databases = {(name, ""): i for i, name in enumerate(self.lenses)}
+                self._lookups = {i: self._reg_lookups(i) for i in self._databases.values()}
             return self._con
+
+    def _database_index(self, context: CatalogContext) -> int:
+        """The schema index of the session's database, as its policy shows it: a policy view is built on
+        first use (the lens minus what the policy denies) and shared by every session with that policy."""
+        self.connection()
+        key = (context.database, context.view_key if context.view is not None else "")
+        with self._lock:
+            index = self._databases.get(key)
+            if index is None:
+                assert self._con is not None and context.view is not None
+                index = len(self._databases)
+                store.add_database(self._con, index, context.view, self.lenses, self._describe)
+                self._databases[key] = index
+                self._lookups[index] = self._reg_lookups(index)
+            return index
 
     def _reg_lookups(self, index: int) -> dict[tuple[str, str], int]:
         assert self._con is not None
@@ -238,13 +258,11 @@ class Catalog:
         return out
 
     def target(self, context: CatalogContext) -> Target:
-        self.connection()
-        names = list(self.lenses)
         if context.database not in self.lenses:
             raise SqlError(f'database "{context.database}" does not exist', sqlstate="3D000")
-        index = names.index(context.database)
+        index = self._database_index(context)
         pg, info = store.schema_names(index)
-        lookups = self._lookups[context.database]
+        lookups = self._lookups[index]
 
         def lookup(kind: str, name: str) -> int | None:
             text = name.strip()
@@ -257,7 +275,7 @@ class Catalog:
     def session_rows(self, relation: str, context: CatalogContext) -> tuple[list[str], list[tuple[object, ...]]]:
         """Rows a session adds to ``relation`` (its settings, its activity, its role)."""
         columns = [c for c, _ in self.relations[f"pg_catalog.{relation}"].columns]
-        lookups = self._lookups.get(context.database, {})
+        lookups = self._lookups.get(self._database_index(context), {}) if context.database in self.lenses else {}
         user_oid = lookups.get(("regrole", context.user))
         values: list[dict[str, object]] = []
         new_role = user_oid is None

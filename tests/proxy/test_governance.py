@@ -215,3 +215,19 @@ def test_passwd_writes_groups_and_attributes(tmp_path):
     entry = yaml.safe_load(path.read_text())["users"]["zoe"]
     assert entry["groups"] == ["sales", "analyst"] and entry["attributes"] == {"states": ["CA", "NY"], "region": "west"}
     assert entry["scram"].startswith("SCRAM-SHA-256$")
+
+
+def test_the_catalog_shows_each_user_only_what_it_may_see(governed):
+    columns = "SELECT column_name FROM information_schema.columns WHERE table_name = 'customer'"
+    with connect(governed, "bob") as c:
+        names = {r[0] for r in c.execute(columns)}
+        assert "email" in names and not names & {"customer_name", "address", "phone_number"}
+    with connect(governed, "carl") as c:
+        assert {"customer_name", "address", "phone_number"} <= {r[0] for r in c.execute(columns)}
+    with connect(governed, "eve") as c:
+        tables = {r[0] for r in c.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+        assert tables == {"order_placed"}
+    described = run_psql(governed, r"\d customer", "-U", "bob").stdout
+    assert "email" in described and "customer_name" not in described and "phone_number" not in described
+    listed = run_psql(governed, r"\dt", "-U", "eve").stdout
+    assert "order_placed" in listed and "customer" not in listed
