@@ -19,6 +19,7 @@ __all__ = [
     "array_type",
     "pg_type_for_arrow",
     "field_description",
+    "declared_type",
     "type_modifier_for_arrow",
 ]
 
@@ -205,8 +206,34 @@ def type_modifier_for_arrow(t: pa.DataType) -> int:
     return -1
 
 
-def field_description(name: str, t: pa.DataType, format: int = TEXT_FORMAT) -> FieldDescription:
-    """The RowDescription field for a result column ``name`` of Arrow type ``t``."""
+# Field metadata of a result column whose values are the text form of a type Arrow has no name for (varchar,
+# bpchar, name, json, jsonb, uuid, numeric with a display scale per value): the rewriter declares PostgreSQL's
+# type of the column and the engine computes the type's text, carried as an Arrow string.
+DECLARED_TYPE = b"pg_type"
+DECLARED_TYPMOD = b"pg_typmod"
+
+
+def declared_type(field: pa.Field) -> tuple[PgType, int] | None:
+    """The (type, typmod) a string column declares in its metadata, if any."""
+    meta = field.metadata
+    if not meta or DECLARED_TYPE not in meta:
+        return None
+    t = field.type
+    if not (pat.is_string(t) or pat.is_large_string(t) or pat.is_string_view(t)):
+        return None
+    pg = BY_NAME.get(meta[DECLARED_TYPE].decode())
+    return None if pg is None else (pg, int(meta.get(DECLARED_TYPMOD, b"-1")))
+
+
+def field_description(name: str, t: pa.DataType | pa.Field, format: int = TEXT_FORMAT) -> FieldDescription:
+    """The RowDescription field for a result column ``name`` of Arrow type ``t`` (a field: its declared
+    type, if any)."""
+    declared = declared_type(t) if isinstance(t, pa.Field) else None
+    if declared is not None:
+        pg, typmod = declared
+        return FieldDescription(name=name, type_oid=pg.oid, type_size=pg.typlen, type_modifier=typmod, format=format)
+    if isinstance(t, pa.Field):
+        t = t.type
     pg = pg_type_for_arrow(t)
     return FieldDescription(
         name=name,

@@ -19,9 +19,10 @@ from rewriter.postgres import arithmetic, functions
 from rewriter.postgres.errors import check_errors
 from rewriter.postgres.names import fold_identifiers
 from rewriter.postgres.ordering import explicit_null_ordering
+from rewriter.postgres.result_types import result_types
 from rewriter.postgres.types import EntityTypes, annotate
 
-__all__ = ["EntityTypes", "RULES", "finish", "fold_identifiers", "prepare"]
+__all__ = ["EntityTypes", "RULES", "finish", "fold_identifiers", "keep_type", "prepare", "result_types"]
 
 # Node rules, applied bottom-up (children first) to the typed client query.
 RULES: tuple[Callable[[exp.Expression], exp.Expression], ...] = (
@@ -48,6 +49,14 @@ def prepare(tree: exp.Expression, schema: EntityTypes | None = None) -> exp.Expr
     tree = bottom_up(tree, apply)
     check_errors(tree)
     return tree
+
+def keep_type(new: exp.Expression, old: exp.Expression) -> exp.Expression:
+    """``new`` (what the rewriter puts in place of the client's ``old``: a member's expression, a measure's
+    aggregate) keeps ``old``'s PostgreSQL type, for the renderer's emulations (numeric scales)."""
+    if new.type is None or new.is_type(exp.DataType.Type.UNKNOWN):
+        new.type = old.type
+    return new
+
 
 def finish(tree: exp.Expression) -> exp.Expression:
     """Rules for the rewritten tree (the planner's own nodes included)."""

@@ -75,6 +75,9 @@ def aggregate_types(node: exp.Expression) -> exp.Expression:
 
 def numeric_casts(node: exp.Expression) -> exp.Expression:
     if isinstance(node, exp.Cast) and isinstance(node.to, exp.DataType) and node.to.is_type(_T.DECIMAL) \
+            and is_float(node.this):
+        node.meta["pg_float_input"] = True
+    if isinstance(node, exp.Cast) and isinstance(node.to, exp.DataType) and node.to.is_type(_T.DECIMAL) \
             and not node.to.expressions and "pg_scale" not in node.meta:
         inner = node.this
         if is_float(inner):

@@ -18,7 +18,7 @@ from sqlglot.schema import MappingSchema
 EntityTypes = Mapping[str, Mapping[str, str]]  # entity -> member -> type (Postgres spelling)
 
 T = exp.DataType.Type
-INTEGER = (T.SMALLINT, T.INT, T.BIGINT, T.TINYINT)
+INTEGER = (T.TINYINT, T.SMALLINT, T.INT, T.BIGINT)  # narrowest first
 FLOATS = (T.FLOAT, T.DOUBLE)
 TEXTUAL = (T.TEXT, T.VARCHAR, T.CHAR, T.NAME)
 
@@ -94,12 +94,36 @@ def _source_column_type(source: object, name: str, by_entity: dict[str, dict[str
         return exp.DataType.build(spelled, dialect="postgres") if spelled else None
     if isinstance(source, Scope):
         query = source.expression
+        if isinstance(query, exp.Values):
+            return values_column_type(query, name)
         if isinstance(query, exp.SetOperation):
             query = query.selects and query
         for select in getattr(query, "selects", []):
             if select.alias_or_name.lower() == name and select.type is not None and not select.is_type(T.UNKNOWN):
                 return select.type
     return None
+
+
+def values_column_type(values: exp.Values, name: str) -> exp.DataType | None:
+    """A VALUES column's type: its rows' common type (integers widen, numeric beats integers, float8 beats
+    numeric, as PostgreSQL resolves a VALUES column); columns are ``t(a, b)`` or ``column1, column2, …``."""
+    alias = values.args.get("alias")
+    names = [c.name.lower() for c in alias.columns] if isinstance(alias, exp.TableAlias) and alias.columns else []
+    index = names.index(name) if name in names else (
+        int(name[6:]) - 1 if name.startswith("column") and name[6:].isdigit() else -1)
+    cells = [row.expressions[index] for row in values.expressions
+             if isinstance(row, exp.Tuple) and 0 <= index < len(row.expressions)]
+    typed = [c.type for c in cells if c.type is not None and not c.is_type(T.UNKNOWN, T.NULL)
+             and not isinstance(c, exp.Null)]
+    if not typed:
+        return None
+    if all(t.is_type(*INTEGER) for t in typed):
+        return max(typed, key=lambda t: INTEGER.index(t.this) if t.this in INTEGER else 0)
+    if all(t.is_type(*INTEGER, *FLOATS, T.DECIMAL, T.BIGDECIMAL) for t in typed):
+        if any(t.is_type(*FLOATS) for t in typed):
+            return exp.DataType.build("DOUBLE")
+        return exp.DataType.build("DECIMAL")
+    return typed[0]
 
 
 def is_integer(node: exp.Expression) -> bool:

@@ -21,15 +21,31 @@ from sqlglot import exp
 
 from rewriter.bottom_up import bottom_up
 from rewriter.errors import FeatureNotSupported
+from rewriter.render.duckdb_numeric import (
+    decimal_type,
+    format_outputs,
+    mark_quotients,
+    numeric_avg,
+    numeric_casts,
+    numeric_division,
+    output_scales,
+)
 from rewriter.render.duckdb_templates import to_char_date, to_char_number
 
 DIALECT = "duckdb"
-FLOAT_NUMERIC_SCALE = 15  # float8 -> numeric keeps 15 significant digits (DBL_DIG)
-UNKNOWN_NUMERIC_SCALE = 16  # ::numeric of an input of unknown type (a parameter): exact to 16 places
 
 
 def render(tree: exp.Expression) -> str:
-    return bottom_up(tree, _postgres_for_duckdb).sql(dialect=DIALECT)
+    mark_quotients(tree)
+    outputs = output_scales(tree)
+    tree = render_tree(tree)
+    format_outputs(outputs, render_tree)
+    return tree.sql(dialect=DIALECT)
+
+
+def render_tree(tree: exp.Expression) -> exp.Expression:
+    """``tree`` with every transform applied (also to expressions the transforms build from client nodes)."""
+    return bottom_up(tree, _postgres_for_duckdb)
 
 
 def _p(e: exp.Expression) -> exp.Expression:
@@ -46,61 +62,6 @@ def _postgres_for_duckdb(node: exp.Expression) -> exp.Expression:
 
 def _fn(name: str, *args: exp.Expression) -> exp.Expression:
     return exp.Anonymous(this=name, expressions=list(args))
-
-
-def _decimal(scale: int) -> exp.DataType:
-    return exp.DataType.build(f"DECIMAL(38, {scale})")
-
-
-def _unscaled(value: exp.Expression, scale: int) -> exp.Expression:
-    """The value times 10^scale as a HUGEINT (exact for a DECIMAL of that scale or an integer)."""
-    scaled = value if scale == 0 else exp.Mul(this=exp.Paren(this=value), expression=exp.Literal.number(10**scale))
-    return exp.Cast(this=scaled, to=exp.DataType.build("HUGEINT"))
-
-
-def _exact_quotient(a: exp.Expression, sa: int, b: exp.Expression, sb: int, scale: int) -> exp.Expression:
-    """round(a / b, scale) rounding half away from zero, as PostgreSQL's numeric division: the quotient of
-    the unscaled values, doubled, truncated, then halved away from zero."""
-    shift = scale - sa + sb
-    numerator = exp.Mul(this=_unscaled(a, sa), expression=exp.Literal.number(2 * 10**shift)) if shift >= 0 else \
-        exp.IntDiv(this=exp.Mul(this=_unscaled(a, sa), expression=exp.Literal.number(2)),
-                   expression=exp.Literal.number(10**-shift))
-    twice = exp.Paren(this=exp.IntDiv(this=numerator, expression=_unscaled(b, sb)))
-    rounded = exp.IntDiv(this=exp.Paren(this=exp.Add(this=twice, expression=_fn("SIGN", twice.copy()))),
-                         expression=exp.Literal.number(2))
-    unit = exp.Cast(this=exp.Literal.string(f"1e-{scale}"), to=_decimal(scale))
-    return exp.Paren(this=exp.Mul(this=exp.Cast(this=rounded, to=_decimal(0)), expression=unit))
-
-
-def numeric_division(node: exp.Expression) -> exp.Expression:
-    spec = node.meta.get("pg_numeric_div") if isinstance(node, exp.Div) else None
-    if spec is None:
-        return node
-    sa, sb, scale = spec
-    return _exact_quotient(node.this, sa, node.expression, sb, scale)
-
-
-def numeric_avg(node: exp.Expression) -> exp.Expression:
-    spec = node.meta.get("pg_numeric_avg") if isinstance(node, exp.Avg) else None
-    if spec is None:
-        return node
-    scale, result_scale = spec
-    if isinstance(node.parent, exp.Window) or isinstance(node.this, exp.Distinct):
-        return exp.Cast(this=exp.Avg(this=node.this), to=_decimal(result_scale))
-    total = exp.Sum(this=node.this.copy())
-    count = exp.Count(this=node.this.copy())
-    return _exact_quotient(total, scale, count, 0, result_scale)
-
-
-def numeric_casts(node: exp.Expression) -> exp.Expression:
-    if not (isinstance(node, exp.Cast) and isinstance(node.to, exp.DataType) and node.to.is_type("decimal")
-            and not node.to.expressions):
-        return node
-    scale = node.meta.get("pg_scale", UNKNOWN_NUMERIC_SCALE)
-    if scale == "float":
-        text = exp.Cast(this=node.this, to=exp.DataType.build("VARCHAR"))
-        return exp.Cast(this=text, to=_decimal(FLOAT_NUMERIC_SCALE))
-    return exp.Cast(this=node.this, to=_decimal(int(scale)))
 
 
 def float_text(node: exp.Expression) -> exp.Expression:
@@ -129,19 +90,19 @@ def extract_types(node: exp.Expression) -> exp.Expression:
         micros = _fn("MICROSECOND", value)
         if float8:
             return exp.Div(this=exp.Cast(this=micros, to=exp.DataType.build("DOUBLE")), expression=exp.Literal.number(1e6))
-        return exp.Mul(this=exp.Cast(this=micros, to=_decimal(0)), expression=exp.Cast(
-            this=exp.Literal.string("0.000001"), to=_decimal(6)))
+        return exp.Mul(this=exp.Cast(this=micros, to=decimal_type(0)), expression=exp.Cast(
+            this=exp.Literal.string("0.000001"), to=decimal_type(6)))
     if field == "epoch":
         if float8:
             return _fn("EPOCH", value)
         scale = 0 if node.meta.get("pg_date_input") else 6
         micros = _fn("EPOCH_US", exp.Cast(this=value, to=exp.DataType.build("TIMESTAMP")))
-        return exp.Mul(this=exp.Cast(this=micros, to=_decimal(0)), expression=exp.Cast(
-            this=exp.Literal.string("0.000001"), to=_decimal(6))) if scale else \
-            exp.Cast(this=exp.IntDiv(this=micros, expression=exp.Literal.number(1_000_000)), to=_decimal(0))
+        return exp.Mul(this=exp.Cast(this=micros, to=decimal_type(0)), expression=exp.Cast(
+            this=exp.Literal.string("0.000001"), to=decimal_type(6))) if scale else \
+            exp.Cast(this=exp.IntDiv(this=micros, expression=exp.Literal.number(1_000_000)), to=decimal_type(0))
     inner = exp.Extract(this=node.this.copy(), expression=value)
     inner.meta["pg_rendered"] = True
-    return exp.Cast(this=inner, to=exp.DataType.build("DOUBLE") if float8 else _decimal(0))
+    return exp.Cast(this=inner, to=exp.DataType.build("DOUBLE") if float8 else decimal_type(0))
 
 
 def similar_to(node: exp.Expression) -> exp.Expression:
@@ -295,7 +256,12 @@ def to_char(node: exp.Expression) -> exp.Expression:
     return to_char_date(node.this, template)
 
 
+def _quotients(node: exp.Expression) -> exp.Expression:
+    out = numeric_division(node, render_tree)
+    return numeric_avg(node, render_tree) if out is node else out
+
+
 TRANSFORMS = (
-    numeric_division, numeric_avg, numeric_casts, float_text, float_round, extract_types, similar_to,
+    _quotients, numeric_casts, float_text, float_round, extract_types, similar_to,
     format_function, substrings, date_trunc_units, width_bucket, renamed_functions, to_char,
 )

@@ -1,0 +1,360 @@
+"""PostgreSQL numeric on DuckDB: exact values, and each value's display scale.
+
+DuckDB's DECIMAL has one scale per column and 38 digits; PostgreSQL's numeric is exact with a display scale
+per value (``rewriter.postgres.display_scale``). On DuckDB:
+
+- a quotient (``/`` over numerics, ``avg`` of integers or numerics) is computed exactly at the scale
+  PostgreSQL's ``select_div_scale`` picks for its operands' values, with 128-bit integer arithmetic on the
+  operands' unscaled digits and half-away-from-zero rounding; its value is held as DECIMAL(38, ``DIV_SCALE``)
+  (quotients below 10^-4, whose PostgreSQL scale exceeds 20, are rounded there) and its exact text is kept for
+  when it is a result column;
+- an unconstrained ``::numeric`` keeps its input's scale (DuckDB's default is DECIMAL(18,3)); a float8 goes
+  through the text of ``%.15g``, as PostgreSQL's ``float8_numeric`` does;
+- a result column whose display scale differs per value is sent as its text (declared ``numeric`` by
+  ``rewriter.postgres.result_types``); one whose scale is the same for every value is cast to that scale.
+
+Values bound once and used several times are bound with a one-element ``list_transform`` (DuckDB's lambdas),
+so the SQL stays linear in the size of the client's expression.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlglot import exp
+
+from rewriter.postgres.display_scale import (
+    Scale,
+    digits_quotient_scale,
+    display_scale,
+    literal_scale,
+    quotient_scale,
+    significant_digits,
+)
+from rewriter.postgres.types import is_decimal, is_float, is_integer
+
+DIV_SCALE = 20  # scale at which quotients are held inside expressions
+FLOAT_NUMERIC_SCALE = 15  # float8 -> numeric: %.15g has at most 15 significant digits
+UNKNOWN_NUMERIC_SCALE = 16  # ::numeric of text or of a parameter
+MAX_SCALE = 38
+QUOTIENT = "pg_quotient"  # meta on Div/Avg: (container scale of a, of b, display scale of a, of b)
+TEXT = "pg_text"  # meta on a rendered quotient: the Cast whose operand is its exact text
+
+_n = exp.Literal.number
+_s = exp.Literal.string
+
+
+def _fn(name: str, *args: exp.Expression) -> exp.Expression:
+    return exp.Anonymous(this=name, expressions=list(args))
+
+
+def decimal_type(scale: int) -> exp.DataType:
+    return exp.DataType.build(f"DECIMAL(38, {min(scale, MAX_SCALE)})")
+
+
+def _int(e: exp.Expression) -> exp.Expression:
+    return exp.Cast(this=e, to=exp.DataType.build("INT"))
+
+
+def _varchar(e: exp.Expression) -> exp.Expression:
+    return exp.Cast(this=e, to=exp.DataType.build("VARCHAR"))
+
+
+def let(value: exp.Expression, name: str, body: Callable[[exp.Expression], exp.Expression]) -> exp.Expression:
+    """``body(name)`` with ``name`` bound to ``value``, evaluated once: list_transform([value], λ)[1].
+
+    The value is evaluated outside the lambda, so it may be an aggregate; the body must not contain one (bind
+    every aggregate the body needs with ``let_all``)."""
+    ref = exp.column(name)
+    lam = exp.Lambda(this=body(ref), expressions=[exp.to_identifier(name)])
+    return _fn("LIST_EXTRACT", _fn("LIST_TRANSFORM", exp.Array(expressions=[value]), lam), _n(1))
+
+
+def let_all(values: dict[str, exp.Expression], name: str,
+            body: Callable[[dict[str, exp.Expression]], exp.Expression]) -> exp.Expression:
+    """``body`` with several values bound at once (a struct ``name``), each evaluated once."""
+    struct = exp.Struct(expressions=[exp.PropertyEQ(this=exp.to_identifier(k), expression=v) for k, v in values.items()])
+    return let(struct, name, lambda ref: body({k: exp.column(k, table=name) for k in values}))
+
+
+# -- the scale DuckDB gives a rendered expression ----------------------------------------------------------
+
+
+def container_scale(node: exp.Expression) -> int:
+    """The DECIMAL scale of ``node`` once rendered (integers 0); an upper bound where it cannot be said."""
+    if isinstance(node, exp.Paren | exp.Neg | exp.Abs):
+        return container_scale(node.this)
+    if isinstance(node, exp.Literal):
+        return 0 if node.is_string else literal_scale(node.name)
+    if is_integer(node) or isinstance(node, exp.Null):
+        return 0
+    if isinstance(node, exp.Cast | exp.TryCast):
+        return cast_scale(node)
+    if isinstance(node, exp.Div | exp.Avg) and QUOTIENT in node.meta:
+        ca, cb, _, _ = node.meta[QUOTIENT]
+        return quotient_container(ca, cb)
+    if isinstance(node, exp.Add | exp.Sub | exp.Mod):
+        return max(container_scale(node.this), container_scale(node.expression))
+    if isinstance(node, exp.Mul):
+        return min(MAX_SCALE, container_scale(node.this) + container_scale(node.expression))
+    if isinstance(node, exp.Round):
+        places = node.args.get("decimals")
+        inner = container_scale(node.this)
+        if places is None:
+            return 0
+        return min(inner, int(places.name)) if isinstance(places, exp.Literal) and places.is_int else inner
+    if isinstance(node, exp.Floor | exp.Ceil):
+        return 0
+    if isinstance(node, exp.Coalesce | exp.Greatest | exp.Least):
+        return max(container_scale(a) for a in (node.this, *node.expressions))
+    if isinstance(node, exp.Case):
+        branches = [i.args["true"] for i in node.args.get("ifs") or []]
+        if node.args.get("default") is not None:
+            branches.append(node.args["default"])
+        return max((container_scale(b) for b in branches), default=0)
+    if isinstance(node, exp.Nullif | exp.Sum | exp.Min | exp.Max | exp.Window | exp.Filter):
+        inner = node.this
+        if isinstance(inner, exp.Distinct) and inner.expressions:
+            inner = inner.expressions[0]
+        return container_scale(inner)
+    scale = display_scale(node, let)
+    return scale if isinstance(scale, int) else DIV_SCALE
+
+
+def cast_scale(node: exp.Cast) -> int:
+    to = node.to
+    if not isinstance(to, exp.DataType) or not to.is_type("decimal"):
+        return container_scale(node.this) if is_decimal(node) else 0
+    if to.expressions:
+        return int(to.expressions[1].name) if len(to.expressions) > 1 else 0
+    scale = node.meta.get("pg_scale", UNKNOWN_NUMERIC_SCALE)
+    return FLOAT_NUMERIC_SCALE if scale == "float" else int(scale)
+
+
+def quotient_container(ca: int, cb: int) -> int:
+    return min(MAX_SCALE, max(DIV_SCALE, ca, cb))
+
+
+# -- quotients ----------------------------------------------------------------------------------------------
+
+
+def mark_quotients(tree: exp.Expression) -> None:
+    """Record on each numeric quotient what rendering it needs from the client's tree (operand scales),
+    before the children are rendered."""
+    for node in reversed(list(tree.walk())):  # inner quotients first: an outer one reads their scale
+        if isinstance(node, exp.Div) and node.meta.get("pg_numeric_div") is not None:
+            a, b = node.this, node.expression
+        elif isinstance(node, exp.Avg) and node.meta.get("pg_numeric_avg") is not None and \
+                not isinstance(node.this, exp.Distinct):
+            a, b = exp.Sum(this=node.this.copy()), None
+        else:
+            continue
+        ca = container_scale(a)
+        da = display_scale(a, let)
+        cb = 0 if b is None else container_scale(b)
+        db = 0 if b is None else display_scale(b, let)
+        spec = (ca, cb, ca if da is None else da, cb if db is None else db)
+        node.meta[QUOTIENT] = spec
+        b_value = exp.Count(this=node.this.copy()) if b is None else b.copy()
+        node.meta["pg_display_scale"] = quotient_scale(exp.Cast(this=a.copy(), to=decimal_type(ca)), ca,
+                                                       exp.Cast(this=b_value, to=decimal_type(cb)), cb,
+                                                       spec[2], spec[3], let)
+
+
+def quotient(a: exp.Expression, b: exp.Expression, spec: tuple[int, int, Scale, Scale],
+             render: Callable[[exp.Expression], exp.Expression]) -> exp.Expression:
+    """``a / b`` as PostgreSQL's numeric division: DECIMAL(38, DIV_SCALE) whose operand is its exact text.
+
+    Three bound stages (DuckDB binds each lambda body once, so fewer, smaller stages plan faster): the
+    operands with their significant digits and unscaled values; the scale (``select_div_scale``); the
+    rounded quotient, formatted."""
+    ca, cb, da, db = spec
+    a_value, b_value = exp.Cast(this=a, to=decimal_type(ca)), exp.Cast(this=b, to=decimal_type(cb))
+    hugeint = exp.DataType.build("HUGEINT")
+    values = {"a": a_value, "b": b_value, "xa": significant_digits(a_value.copy()),
+              "xb": significant_digits(b_value.copy())}
+    values["ua"] = exp.Cast(this=exp.DPipe(this=_s("0"), expression=values["xa"].copy()), to=hugeint)
+    values["ub"] = exp.Cast(this=exp.DPipe(this=_s("0"), expression=values["xb"].copy()), to=hugeint)
+    if not isinstance(da, int):
+        values["da"] = render(da)  # type: ignore[arg-type]
+    if not isinstance(db, int):
+        values["db"] = render(db)  # type: ignore[arg-type]
+
+    def with_operands(v: dict[str, exp.Expression]) -> exp.Expression:
+        scale = digits_quotient_scale(v["xa"], ca, v["xb"], cb, v.get("da", da), v.get("db", db))  # type: ignore[arg-type]
+        text = let(scale, "_pg_s", lambda s: _quotient_text(v, ca, cb, s))
+        return exp.Case(ifs=[exp.If(this=exp.EQ(this=v["b"].copy(), expression=_n(0)),
+                                    true=_fn("ERROR", _s("22012: division by zero")))], default=text)
+
+    text = let_all(values, "_pg_q", with_operands)
+    out = exp.Cast(this=text, to=decimal_type(quotient_container(ca, cb)))
+    out.meta[TEXT] = True
+    return out
+
+
+def pow10(k: exp.Expression) -> exp.Expression:
+    """10^k as a HUGEINT, exactly (0 <= k <= 38)."""
+    return exp.Cast(this=exp.DPipe(this=_s("1"), expression=_fn("REPEAT", _s("0"), _int(k))),
+                    to=exp.DataType.build("HUGEINT"))
+
+
+_CHUNK = 16  # digits of a long-division step: remainder (< divisor < 10^22) times 10^16 stays in a HUGEINT
+
+
+def _quotient_text(v: dict[str, exp.Expression], ca: int, cb: int, scale: exp.Expression) -> exp.Expression:
+    """The decimal text of round(a / b, scale), half away from zero: T = floor(|a|·10^(scale+1) / |b|) by long
+    division of the unscaled values on HUGEINTs (the integer part, then two steps of at most 16 digits),
+    then (T + 5) // 10."""
+    ua, ub = v["ua"], v["ub"]
+    k = exp.Paren(this=exp.Add(this=exp.Sub(this=scale.copy(), expression=_n(ca - cb)), expression=_n(1)))
+    k1 = _fn("LEAST", k.copy(), _n(_CHUNK))
+    k2 = exp.Paren(this=exp.Sub(this=k.copy(), expression=k1.copy()))
+    m = exp.Mul(this=exp.Paren(this=exp.Mod(this=ua.copy(), expression=ub.copy())), expression=pow10(k1))
+    first = exp.Mul(this=exp.IntDiv(this=m, expression=ub.copy()), expression=pow10(k2))
+    second = exp.IntDiv(this=exp.Mul(this=exp.Paren(this=exp.Mod(this=m.copy(), expression=ub.copy())),
+                                     expression=pow10(k2.copy())), expression=ub.copy())
+    whole = exp.Mul(this=exp.IntDiv(this=ua.copy(), expression=ub.copy()), expression=pow10(k.copy()))
+    long = exp.Add(this=exp.Add(this=whole, expression=first), expression=second)
+    short = exp.IntDiv(this=exp.IntDiv(this=ua.copy(), expression=pow10(exp.Neg(this=k.copy()))), expression=ub.copy())
+    truncated = exp.Case(ifs=[exp.If(this=exp.LT(this=k.copy(), expression=_n(0)), true=short)], default=long)
+    rounded = exp.IntDiv(this=exp.Paren(this=exp.Add(this=truncated, expression=_n(5))), expression=_n(10))
+    return let(rounded, "_pg_u", lambda u: decimal_text(u, scale, _negative(v["a"], v["b"])))
+
+
+def _negative(a: exp.Expression, b: exp.Expression) -> exp.Expression:
+    return exp.NEQ(this=exp.Paren(this=exp.LT(this=a.copy(), expression=_n(0))),
+                   expression=exp.Paren(this=exp.LT(this=b.copy(), expression=_n(0))))
+
+
+def decimal_text(unscaled: exp.Expression, scale: exp.Expression, negative: exp.Expression) -> exp.Expression:
+    """The text of ±unscaled·10^-scale with exactly ``scale`` decimals (no sign for zero)."""
+    text = _varchar(unscaled.copy())
+    width = _fn("GREATEST", exp.Length(this=text.copy()), exp.Add(this=scale.copy(), expression=_n(1)))
+    digits = _fn("LPAD", text, _int(width), _s("0"))  # LPAD cuts a longer string
+
+    def body(d: exp.Expression) -> exp.Expression:
+        whole = _fn("LEFT", d, _int(exp.Sub(this=exp.Length(this=d.copy()), expression=scale.copy())))
+        point = exp.Case(ifs=[exp.If(this=exp.GT(this=scale.copy(), expression=_n(0)),
+                                     true=exp.DPipe(this=_s("."), expression=_fn("RIGHT", d.copy(), _int(scale.copy()))))],
+                         default=_s(""))
+        sign = exp.Case(ifs=[exp.If(this=exp.And(this=negative.copy(), expression=exp.GT(
+            this=unscaled.copy(), expression=_n(0))), true=_s("-"))], default=_s(""))
+        return exp.DPipe(this=exp.DPipe(this=sign, expression=whole), expression=point)
+
+    return let(digits, "_pg_d", body)
+
+
+def numeric_division(node: exp.Expression, render: Callable[[exp.Expression], exp.Expression]) -> exp.Expression:
+    spec = node.meta.get(QUOTIENT) if isinstance(node, exp.Div) else None
+    if spec is None:
+        return node
+    return quotient(node.this, node.expression, spec, render)
+
+
+def numeric_avg(node: exp.Expression, render: Callable[[exp.Expression], exp.Expression]) -> exp.Expression:
+    """avg(x) = sum(x) / count(x) at PostgreSQL's scale; over a window, both aggregates over that window."""
+    if isinstance(node, exp.Window) and isinstance(node.this, exp.Avg) and QUOTIENT in node.this.meta:
+        avg = node.this
+        total, count = node.copy(), node.copy()
+        total.set("this", exp.Sum(this=avg.this.copy()))
+        count.set("this", exp.Count(this=avg.this.copy()))
+        return quotient(total, count, avg.meta[QUOTIENT], render)
+    if not isinstance(node, exp.Avg) or QUOTIENT not in node.meta or isinstance(node.parent, exp.Window):
+        return node
+    if isinstance(node.parent, exp.Filter):  # avg(x) FILTER (WHERE …): the Filter node is rendered as it is
+        return exp.Cast(this=exp.Avg(this=node.this), to=decimal_type(DIV_SCALE))
+    return quotient(exp.Sum(this=node.this.copy()), exp.Count(this=node.this.copy()), node.meta[QUOTIENT], render)
+
+
+def numeric_casts(node: exp.Expression) -> exp.Expression:
+    """``::numeric`` at its input's scale; a float8 through ``%.15g``."""
+    if not (isinstance(node, exp.Cast) and isinstance(node.to, exp.DataType) and node.to.is_type("decimal")):
+        return node
+    if node.meta.get(TEXT):
+        return node
+    float_input = node.meta.get("pg_scale") == "float" or node.meta.get("pg_float_input")
+    if node.to.expressions:
+        if float_input:  # numeric(p, s) of a float8: rounded from its %.15g text, as PostgreSQL does
+            node.set("this", exp.Cast(this=float_text(node.this), to=decimal_type(FLOAT_NUMERIC_SCALE)))
+        return node
+    if float_input:
+        return exp.Cast(this=float_text(node.this), to=decimal_type(FLOAT_NUMERIC_SCALE))
+    return exp.Cast(this=node.this, to=decimal_type(cast_scale(node)))
+
+
+def float_text(value: exp.Expression) -> exp.Expression:
+    return _fn("PRINTF", _s("%.15g"), value)
+
+
+# -- result columns -----------------------------------------------------------------------------------------
+
+
+def output_scales(tree: exp.Expression) -> list[tuple[exp.Select, int, Scale]]:
+    """(select, position, display scale) of each numeric result column of ``tree`` (computed on the
+    client's nodes, before rendering)."""
+    if not isinstance(tree, exp.Select):
+        return []
+    out: list[tuple[exp.Select, int, Scale]] = []
+    for i, projection in enumerate(tree.expressions):
+        node = projection.this if isinstance(projection, exp.Alias) else projection
+        if is_decimal(node) and not is_float(node):
+            out.append((tree, i, display_scale(node, let)))
+    return out
+
+
+def format_outputs(outputs: list[tuple[exp.Select, int, Scale]],
+                   render: Callable[[exp.Expression], exp.Expression]) -> None:
+    """Give each numeric result column its display scale: a cast when it is the same for every value, the
+    value's text otherwise (a quotient's own exact text)."""
+    for select, i, scale in outputs:
+        projection = select.expressions[i]
+        node = projection.this if isinstance(projection, exp.Alias) else projection
+        if scale is None and not node.meta.get(TEXT):
+            continue
+        if isinstance(scale, int) and not node.meta.get(TEXT):
+            if 0 <= scale <= MAX_SCALE:
+                _replace(projection, node, exp.Cast(this=node, to=decimal_type(scale)))
+            continue
+        if select.args.get("distinct") is not None:
+            continue  # DISTINCT compares values, and ORDER BY must name the select list: keep the value
+        if node.meta.get(TEXT):
+            text = node.this
+        else:
+            values = {"t": _varchar(node.copy()), "d": render(scale)}  # type: ignore[arg-type]
+            text = let_all(values, "_pg_o", lambda v: scaled_text(v["t"], v["d"]))
+        _refer_to_value(select, i, node)
+        _replace(projection, node, text)
+
+
+def scaled_text(text: exp.Expression, scale: exp.Expression) -> exp.Expression:
+    """A decimal text cut or padded to ``scale`` decimals (the value is exact at that scale)."""
+    whole = _fn("SPLIT_PART", text, _s("."), _n(1))
+    fraction = _fn("RPAD", _fn("LEFT", _fn("SPLIT_PART", text.copy(), _s("."), _n(2)), _int(scale)),
+                   _int(scale.copy()), _s("0"))
+    return exp.DPipe(this=whole, expression=exp.Case(
+        ifs=[exp.If(this=exp.GT(this=scale.copy(), expression=_n(0)),
+                    true=exp.DPipe(this=_s("."), expression=fraction))], default=_s("")))
+
+
+def _replace(projection: exp.Expression, node: exp.Expression, new: exp.Expression) -> None:
+    if projection is node:
+        projection.replace(new)
+    else:
+        projection.set("this", new)
+
+
+def _refer_to_value(select: exp.Select, index: int, value: exp.Expression) -> None:
+    """ORDER BY and GROUP BY items naming result column ``index`` (by alias or position) use its value, not
+    the text it is sent as."""
+    projection = select.expressions[index]
+    alias = projection.alias if isinstance(projection, exp.Alias) else None
+    for clause in ("order", "group"):
+        node = select.args.get(clause)
+        if node is None:
+            continue
+        for item in node.expressions:
+            term = item.this if isinstance(item, exp.Ordered) else item
+            named = isinstance(term, exp.Column) and not term.table and alias is not None and term.name == alias
+            positional = isinstance(term, exp.Literal) and term.is_int and int(term.name) == index + 1
+            if named or positional:
+                term.replace(value.copy())
