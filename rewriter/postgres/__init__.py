@@ -15,7 +15,7 @@ from collections.abc import Callable
 from sqlglot import exp
 
 from rewriter.bottom_up import bottom_up
-from rewriter.postgres import arithmetic, functions
+from rewriter.postgres import arithmetic, coercion, functions
 from rewriter.postgres.errors import check_errors
 from rewriter.postgres.names import fold_identifiers
 from rewriter.postgres.ordering import explicit_null_ordering
@@ -26,8 +26,11 @@ __all__ = ["EntityTypes", "RULES", "finish", "fold_identifiers", "keep_type", "p
 
 # Node rules, applied bottom-up (children first) to the typed client query.
 RULES: tuple[Callable[[exp.Expression], exp.Expression], ...] = (
+    coercion.unknown_literals,
     arithmetic.integer_division,
     arithmetic.numeric_division,
+    arithmetic.float_division,
+    arithmetic.numeric_integer_division,
     arithmetic.aggregate_types,
     arithmetic.numeric_casts,
     arithmetic.exponent_literals,

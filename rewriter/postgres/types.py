@@ -45,6 +45,8 @@ def _float_wins(tree: exp.Expression) -> None:
     """float8 with numeric is float8 in PostgreSQL (sqlglot coerces to DECIMAL): retype bottom-up."""
     double = exp.DataType.build("DOUBLE")
     for node in reversed(list(tree.walk())):
+        if isinstance(node, exp.Neg | exp.Paren) and (node.type is None or node.is_type(T.UNKNOWN)):
+            node.type = node.this.type  # -7.5 is numeric like 7.5
         if isinstance(node, _ARITHMETIC) and (is_float(node.this) or is_float(node.expression)):
             node.type = double
         elif isinstance(node, exp.Paren | exp.Floor | exp.Ceil | exp.Abs | exp.Neg) and is_float(node.this):

@@ -28,6 +28,7 @@ from rewriter.render.duckdb_numeric import (
     numeric_avg,
     numeric_casts,
     numeric_division,
+    numeric_integer_division,
     output_scales,
 )
 from rewriter.render.duckdb_templates import to_char_date, to_char_number
@@ -38,8 +39,10 @@ DIALECT = "duckdb"
 def render(tree: exp.Expression) -> str:
     mark_quotients(tree)
     outputs = output_scales(tree)
+    chars = char_outputs(tree)
     tree = render_tree(tree)
     format_outputs(outputs, render_tree)
+    pad_characters(chars)
     return tree.sql(dialect=DIALECT)
 
 
@@ -247,6 +250,78 @@ def renamed_functions(node: exp.Expression) -> exp.Expression:
     return node
 
 
+def like_escape(node: exp.Expression) -> exp.Expression:
+    """PostgreSQL's LIKE escapes with a backslash unless told otherwise; DuckDB's has no default escape."""
+    if not isinstance(node, exp.Like | exp.ILike) or isinstance(node.parent, exp.Escape):
+        return node
+    pattern = node.expression
+    if isinstance(pattern, exp.Literal) and pattern.is_string and "\\" not in pattern.name:
+        return node
+    return exp.Escape(this=node, expression=exp.Literal.string("\\"))
+
+
+_PROTECTED = "\ue000"  # a private-use character: holds ß while DuckDB upper-cases the rest
+
+
+def case_mapping(node: exp.Expression) -> exp.Expression:
+    """upper() keeps ß, as PostgreSQL's (libc, per character) does; DuckDB's makes it ẞ."""
+    if not isinstance(node, exp.Upper) or node.meta.get("pg_rendered"):
+        return node
+    protected = _fn("REPLACE", node.this, exp.Literal.string("ß"), exp.Literal.string(_PROTECTED))
+    upper = exp.Upper(this=protected)
+    upper.meta["pg_rendered"] = True
+    return _fn("REPLACE", upper, exp.Literal.string(_PROTECTED), exp.Literal.string("ß"))
+
+
+def character_casts(node: exp.Expression) -> exp.Expression:
+    """``::varchar(n)`` and ``::char(n)`` cut the text to n characters (DuckDB ignores the length); a char(n)
+    result column is padded with spaces (``pad_characters``)."""
+    if not (isinstance(node, exp.Cast) and isinstance(node.to, exp.DataType) and node.to.expressions
+            and node.to.is_type("varchar", "char", "bpchar")) or node.meta.get("pg_rendered"):
+        return node
+    length = node.to.expressions[0]
+    text = exp.Cast(this=node.this, to=exp.DataType.build("VARCHAR"))
+    text.meta["pg_rendered"] = True
+    return _fn("LEFT", text, exp.Cast(this=length.copy() if isinstance(length, exp.Literal) else
+                                      exp.Literal.number(length.name), to=exp.DataType.build("INT")))
+
+
+def char_outputs(tree: exp.Expression) -> list[tuple[exp.Select, int, int]]:
+    """(select, position, n) of each char(n) result column (read before rendering)."""
+    if not isinstance(tree, exp.Select):
+        return []
+    out = []
+    for i, projection in enumerate(tree.expressions):
+        node = projection.this if isinstance(projection, exp.Alias) else projection
+        if isinstance(node, exp.Cast) and isinstance(node.to, exp.DataType) and node.to.is_type("char"):
+            params = node.to.expressions
+            out.append((tree, i, int(params[0].name) if params else 1))
+    return out
+
+
+def pad_characters(outputs: list[tuple[exp.Select, int, int]]) -> None:
+    for select, i, length in outputs:
+        projection = select.expressions[i]
+        node = projection.this if isinstance(projection, exp.Alias) else projection
+        padded = _fn("RPAD", node.copy(), exp.Literal.number(length), exp.Literal.string(" "))
+        if projection is node:
+            projection.replace(padded)
+        else:
+            projection.set("this", padded)
+
+
+def float_division(node: exp.Expression) -> exp.Expression:
+    """float8 division and modulo by zero are errors (22012) in PostgreSQL; DuckDB answers Infinity/NaN."""
+    if not isinstance(node, exp.Div | exp.Mod) or not node.meta.get("pg_float_division"):
+        return node
+    divisor = node.expression
+    if isinstance(divisor, exp.Literal) and not divisor.is_string and float(divisor.name) != 0:
+        return node
+    node.meta.pop("pg_float_division")
+    return exp.Case(ifs=[exp.If(this=exp.EQ(this=divisor.copy(), expression=exp.Literal.number(0)),
+                                true=_fn("ERROR", exp.Literal.string("22012: division by zero")))], default=node)
+
+
 def to_char(node: exp.Expression) -> exp.Expression:
     template = node.meta.get("pg_format") if isinstance(node, exp.TimeToStr) else None
     if template is None:
@@ -262,6 +337,6 @@ def _quotients(node: exp.Expression) -> exp.Expression:
 
 
 TRANSFORMS = (
-    _quotients, numeric_casts, float_text, float_round, extract_types, similar_to,
+    _quotients, numeric_integer_division, numeric_casts, like_escape, case_mapping, character_casts, float_division, float_text, float_round, extract_types, similar_to,
     format_function, substrings, date_trunc_units, width_bucket, renamed_functions, to_char,
 )

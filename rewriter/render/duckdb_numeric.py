@@ -142,6 +142,9 @@ def mark_quotients(tree: exp.Expression) -> None:
     """Record on each numeric quotient what rendering it needs from the client's tree (operand scales),
     before the children are rendered."""
     for node in reversed(list(tree.walk())):  # inner quotients first: an outer one reads their scale
+        if isinstance(node, exp.IntDiv) and node.meta.get("pg_numeric_intdiv") is not None:
+            node.meta["pg_intdiv_scale"] = max(container_scale(node.this), container_scale(node.expression))
+            continue
         if isinstance(node, exp.Div) and node.meta.get("pg_numeric_div") is not None:
             a, b = node.this, node.expression
         elif isinstance(node, exp.Avg) and node.meta.get("pg_numeric_avg") is not None and \
@@ -242,6 +245,23 @@ def decimal_text(unscaled: exp.Expression, scale: exp.Expression, negative: exp.
         return exp.DPipe(this=exp.DPipe(this=sign, expression=whole), expression=point)
 
     return let(digits, "_pg_d", body)
+
+
+def numeric_integer_division(node: exp.Expression) -> exp.Expression:
+    """``div(a, b)`` of numerics: both at one scale, their unscaled values divided truncating toward zero."""
+    scale = node.meta.get("pg_intdiv_scale") if isinstance(node, exp.IntDiv) else None
+    if scale is None:
+        return node
+    hugeint = exp.DataType.build("HUGEINT")
+
+    def unscaled(value: exp.Expression) -> exp.Expression:
+        text = _varchar(exp.Cast(this=value, to=decimal_type(scale)))
+        return exp.Cast(this=_fn("REPLACE", text, _s("."), _s("")), to=hugeint)
+
+    divisor = unscaled(node.expression)
+    quotient = exp.Cast(this=exp.IntDiv(this=unscaled(node.this), expression=divisor), to=decimal_type(0))
+    return exp.Case(ifs=[exp.If(this=exp.EQ(this=divisor.copy(), expression=_n(0)),
+                                true=_fn("ERROR", _s("22012: division by zero")))], default=quotient)
 
 
 def numeric_division(node: exp.Expression, render: Callable[[exp.Expression], exp.Expression]) -> exp.Expression:
