@@ -127,7 +127,7 @@ _SQLSTATE_BY_MESSAGE: tuple[tuple[str, str], ...] = (
     ("invalid date field format", "22007"),
     ("not recognized", "22023"),  # extract/date_trunc specifiers
 )
-_CODED = re.compile(r"^([0-9A-Z]{5}): (.*)$", re.S)
+_CODED = re.compile(r"^(?:Invalid Input Error: )?([0-9][0-9A-Z]{4}): (.*)$", re.S)
 
 
 def translate_error(e: duckdb.Error) -> SqlError:
@@ -145,7 +145,7 @@ def _from_message(text: str, sqlstate: str = "XX000") -> SqlError:
     head, sep, rest = message.partition(" Error: ")
     if sep and " " not in head.strip():
         message = rest
-    coded = _CODED.match(message)  # an emulation's own error: error('22012: division by zero')
+    coded = _CODED.search(message)  # an emulation's own error: error('22012: division by zero')
     if coded:
         return SqlError(coded.group(2).strip(), sqlstate=coded.group(1))
     lowered = message.lower()

@@ -36,6 +36,8 @@ RULES: tuple[Callable[[exp.Expression], exp.Expression], ...] = (
     arithmetic.exponent_literals,
     functions.int4_results,
     functions.date_trunc_of_date,
+    functions.timestamptz_results,
+    functions.numeric_powers,
     functions.float_marks,
 )
 

@@ -218,13 +218,21 @@ def _quotient(node: exp.Expression, bind: Bind) -> Scale:
     return None
 
 
+def _power(node: exp.Expression, bind: Bind) -> Scale:
+    """numeric ^ integer: at least 16 decimals (power_var_int's scale); other exponents are not exact here."""
+    exponent = node.expression
+    if not (node.meta.get("pg_numeric_power") and isinstance(exponent, exp.Literal) and exponent.is_int):
+        return None
+    return _greatest([NUMERIC_MIN_SIG_DIGITS, display_scale(node.this, bind)])
+
+
 _RULES = {
     exp.Add: _binary_max, exp.Sub: _binary_max, exp.Mod: _binary_max, exp.Mul: _product, exp.Div: _quotient,
     exp.Round: _rounded, exp.Floor: lambda n, b: 0 if n.args.get("decimals") is None else _rounded(n, b),
     exp.Ceil: lambda n, b: 0 if n.args.get("decimals") is None else _rounded(n, b),
     exp.Coalesce: _coalesce, exp.Case: _case, exp.If: _if, exp.Nullif: lambda n, b: display_scale(n.this, b),
     exp.Greatest: _extreme, exp.Least: _extreme, exp.Sum: _sum_aggregate, exp.Min: _same_static,
-    exp.Max: _same_static, exp.Avg: _quotient, exp.Sign: lambda n, b: 0,
+    exp.Max: _same_static, exp.Avg: _quotient, exp.Sign: lambda n, b: 0, exp.Pow: _power,
 }
 
 

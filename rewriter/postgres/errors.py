@@ -263,8 +263,7 @@ def _operators(node: exp.Expression) -> None:
         left, right = node.this, node.expression
         kinds = (_kind(left), _kind(right))
         undefined = (op == "+" and kinds == ("date", "date")) or "boolean" in kinds or (
-            "text" in kinds and not isinstance(left, exp.Literal) and not isinstance(right, exp.Literal)
-            and kinds != ("text", "text"))
+            op == "%" and (is_float(left) or is_float(right))) or "text" in kinds
         if undefined:
             raise UndefinedFunction(
                 f"operator does not exist: {_type_name(left)} {op} {_type_name(right)}",

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from rewriter.postgres.types import is_float
+from rewriter.postgres.types import is_decimal, is_float
 
 _T = exp.DataType.Type
 _INT4_FUNCTIONS = (exp.Length, exp.StrPosition, exp.ArraySize, exp.Grouping)
@@ -43,6 +43,31 @@ def date_trunc_of_date(node: exp.Expression) -> exp.Expression:
     if isinstance(node, exp.TimestampTrunc | exp.DateTrunc) and node.this.type is not None and node.this.is_type(_T.DATE):
         node.set("this", exp.Cast(this=node.this, to=exp.DataType.build("TIMESTAMPTZ")))
         node.type = exp.DataType.build("TIMESTAMPTZ")
+    return node
+
+
+def timestamptz_results(node: exp.Expression) -> exp.Expression:
+    """``to_timestamp(text, fmt)`` is timestamptz; ``generate_series`` over dates runs over timestamptz (the
+    date arguments are cast, as PostgreSQL resolves generate_series(timestamptz, timestamptz, interval))."""
+    if isinstance(node, exp.StrToTime) and not isinstance(node.parent, exp.Cast):
+        out = exp.Cast(this=node, to=exp.DataType.build("TIMESTAMPTZ"))
+        out.type = out.to
+        return out
+    if isinstance(node, exp.GenerateSeries | exp.ExplodingGenerateSeries):
+        start, end = node.args.get("start"), node.args.get("end")
+        if start is not None and start.type is not None and start.is_type(_T.DATE):
+            for key, arg in (("start", start), ("end", end)):
+                if arg is not None:
+                    node.set(key, exp.Cast(this=arg, to=exp.DataType.build("TIMESTAMPTZ")))
+    return node
+
+
+def numeric_powers(node: exp.Expression) -> exp.Expression:
+    """``^``/``power`` with a numeric operand (and no float8) is numeric."""
+    if isinstance(node, exp.Pow) and not (is_float(node.this) or is_float(node.expression)) and (
+            is_decimal(node.this) or is_decimal(node.expression)):
+        node.type = exp.DataType.build("DECIMAL")
+        node.meta["pg_numeric_power"] = True
     return node
 
 

@@ -102,6 +102,8 @@ _NUMERIC: Declared = ("numeric", -1)
 
 
 def _is_numeric(node: exp.Expression) -> bool:
+    if isinstance(node, exp.Window):
+        node = node.this
     return node.type is not None and node.is_type(_T.DECIMAL, _T.BIGDECIMAL)
 
 

@@ -29,6 +29,7 @@ from rewriter.render.duckdb_numeric import (
     numeric_casts,
     numeric_division,
     numeric_integer_division,
+    numeric_power,
     output_scales,
 )
 from rewriter.render.duckdb_templates import to_char_date, to_char_number
@@ -245,8 +246,6 @@ def renamed_functions(node: exp.Expression) -> exp.Expression:
             return _fn("STRLEN", node.expressions[0])
         if name == "bit_length" and len(node.expressions) == 1:
             return exp.Mul(this=_fn("STRLEN", node.expressions[0]), expression=exp.Literal.number(8))
-    if isinstance(node, exp.JSONArrayAgg):
-        return _fn("JSON_GROUP_ARRAY", node.this)
     return node
 
 
@@ -322,6 +321,81 @@ def float_division(node: exp.Expression) -> exp.Expression:
                                 true=_fn("ERROR", exp.Literal.string("22012: division by zero")))], default=node)
 
 
+def regexp_matches(node: exp.Expression) -> exp.Expression:
+    """PostgreSQL's set-returning ``regexp_matches(s, pattern [, flags])``: a text[] of the capture groups
+    (the whole match without groups) per match, the first match only unless the flags have ``g``; no match, no
+    row. DuckDB's function of that name is a boolean test."""
+    if not (isinstance(node, exp.Anonymous) and node.name.lower() == "regexp_matches" and
+            2 <= len(node.expressions) <= 3):
+        return node
+    subject, pattern, *rest = node.expressions
+    if not (isinstance(pattern, exp.Literal) and pattern.is_string):
+        raise FeatureNotSupported("regexp_matches() with a non-constant pattern is not supported")
+    flags = rest[0].name if rest and isinstance(rest[0], exp.Literal) else ""
+    if rest and not (isinstance(rest[0], exp.Literal) and rest[0].is_string) or set(flags) - {"g"}:
+        raise FeatureNotSupported("regexp_matches() supports the flag g only")
+    groups = len(re.findall(r"(?<!\\)\((?!\?)", pattern.name))
+    numbers = list(range(1, groups + 1)) or [0]
+    if "g" in flags:
+        matches = [_fn("REGEXP_EXTRACT_ALL", subject.copy(), pattern.copy(), exp.Literal.number(g)) for g in numbers]
+        index = exp.column("_pg_i")
+        row = exp.Array(expressions=[exp.Bracket(this=m, expressions=[index.copy()], offset=1) for m in matches])
+        rows = _fn("LIST_TRANSFORM", _fn("GENERATE_SERIES", exp.Literal.number(1), _fn("LEN", matches[0].copy())),
+                   exp.Lambda(this=row, expressions=[exp.to_identifier("_pg_i")]))
+    else:
+        row = exp.Array(expressions=[_fn("REGEXP_EXTRACT", subject.copy(), pattern.copy(), exp.Literal.number(g))
+                                     for g in numbers])
+        rows = exp.Case(ifs=[exp.If(this=_fn("REGEXP_MATCHES", subject.copy(), pattern.copy()),
+                                    true=exp.Array(expressions=[row]))], default=exp.Array(expressions=[]))
+    return exp.Unnest(expressions=[rows])
+
+
+def json_text(node: exp.Expression) -> exp.Expression:
+    """``json_build_object``/``json_build_array`` as the text PostgreSQL's json prints (``{"a" : 1, "b" :
+    "x"}``, ``[1, "x"]``): DuckDB's JSON is minified."""
+    if isinstance(node, exp.JSONArrayAgg):  # json_agg: [1, 2]
+        value = _json_value(node.this)
+        order = node.args.get("order")
+        if order is not None:
+            value = exp.Order(this=value, expressions=[o.copy() for o in order.expressions])
+        listed = exp.GroupConcat(this=value, separator=exp.Literal.string(", "))
+        return _concat_text([exp.Literal.string("["), listed, exp.Literal.string("]")])
+    name = node.name.lower() if isinstance(node, exp.Anonymous) else ""
+    if name not in ("json_build_object", "json_build_array", "jsonb_build_object", "jsonb_build_array"):
+        return node
+    args = node.expressions
+    if name.endswith("array"):
+        pieces = [_json_value(a) for a in args]
+        return _concat_text([exp.Literal.string("[")] + _joined(pieces, ", ") + [exp.Literal.string("]")])
+    if len(args) % 2:
+        raise exp_error("argument list must have even number of elements", "22023")
+    colon = ": " if name.startswith("jsonb") else " : "  # jsonb prints its own layout; json keeps the builder's
+    pairs = [_concat_text([_json_value(exp.Cast(this=k.copy(), to=exp.DataType.build("VARCHAR"))),
+                           exp.Literal.string(colon), _json_value(v)]) for k, v in zip(args[::2], args[1::2], strict=True)]
+    return _concat_text([exp.Literal.string("{")] + _joined(pairs, ", ") + [exp.Literal.string("}")])
+
+
+def _json_value(arg: exp.Expression) -> exp.Expression:
+    return exp.Coalesce(this=exp.Cast(this=_fn("TO_JSON", arg.copy()), to=exp.DataType.build("VARCHAR")),
+                        expressions=[exp.Literal.string("null")])
+
+
+def _joined(pieces: list[exp.Expression], separator: str) -> list[exp.Expression]:
+    out: list[exp.Expression] = []
+    for i, piece in enumerate(pieces):
+        if i:
+            out.append(exp.Literal.string(separator))
+        out.append(piece)
+    return out
+
+
+def _concat_text(pieces: list[exp.Expression]) -> exp.Expression:
+    out = pieces[0]
+    for piece in pieces[1:]:
+        out = exp.DPipe(this=out, expression=piece)
+    return exp.Paren(this=out)
+
+
 def to_char(node: exp.Expression) -> exp.Expression:
     template = node.meta.get("pg_format") if isinstance(node, exp.TimeToStr) else None
     if template is None:
@@ -337,6 +411,7 @@ def _quotients(node: exp.Expression) -> exp.Expression:
 
 
 TRANSFORMS = (
-    _quotients, numeric_integer_division, numeric_casts, like_escape, case_mapping, character_casts, float_division, float_text, float_round, extract_types, similar_to,
-    format_function, substrings, date_trunc_units, width_bucket, renamed_functions, to_char,
+    _quotients, numeric_integer_division, numeric_power, numeric_casts, like_escape, case_mapping,
+    character_casts, float_division, float_text, float_round, extract_types, similar_to, format_function,
+    substrings, date_trunc_units, width_bucket, renamed_functions, to_char, regexp_matches, json_text,
 )

@@ -105,6 +105,8 @@ def container_scale(node: exp.Expression) -> int:
         return min(inner, int(places.name)) if isinstance(places, exp.Literal) and places.is_int else inner
     if isinstance(node, exp.Floor | exp.Ceil):
         return 0
+    if integer_exponent(node) is not None:
+        return min(MAX_SCALE, container_scale(node.this) * (integer_exponent(node) or 0))
     if isinstance(node, exp.Coalesce | exp.Greatest | exp.Least):
         return max(container_scale(a) for a in (node.this, *node.expressions))
     if isinstance(node, exp.Case):
@@ -142,6 +144,9 @@ def mark_quotients(tree: exp.Expression) -> None:
     """Record on each numeric quotient what rendering it needs from the client's tree (operand scales),
     before the children are rendered."""
     for node in reversed(list(tree.walk())):  # inner quotients first: an outer one reads their scale
+        if integer_exponent(node) is not None:
+            node.meta["pg_base_scale"] = container_scale(node.this)
+            continue
         if isinstance(node, exp.IntDiv) and node.meta.get("pg_numeric_intdiv") is not None:
             node.meta["pg_intdiv_scale"] = max(container_scale(node.this), container_scale(node.expression))
             continue
@@ -264,6 +269,35 @@ def numeric_integer_division(node: exp.Expression) -> exp.Expression:
                                 true=_fn("ERROR", _s("22012: division by zero")))], default=quotient)
 
 
+MAX_EXACT_POWER = 16
+
+
+def integer_exponent(node: exp.Expression) -> int | None:
+    """The exponent of a numeric power when it is a small non-negative integer constant."""
+    if not (isinstance(node, exp.Pow) and node.meta.get("pg_numeric_power")):
+        return None
+    exponent = node.expression
+    if isinstance(exponent, exp.Literal) and exponent.is_int and 0 <= int(exponent.name) <= MAX_EXACT_POWER:
+        return int(exponent.name)
+    return None
+
+
+def numeric_power(node: exp.Expression) -> exp.Expression:
+    """numeric ^ n for a small integer n: the exact product (PostgreSQL's power_var_int); other numeric powers
+    are computed in float8."""
+    n = integer_exponent(node)
+    scale = node.meta.get("pg_base_scale")
+    if n is None or scale is None or scale * n > MAX_SCALE:
+        return node
+    base = exp.Cast(this=node.this, to=decimal_type(scale))
+    if n == 0:
+        return exp.Cast(this=_n(1), to=decimal_type(0))
+    out: exp.Expression = base
+    for _ in range(n - 1):
+        out = exp.Mul(this=out, expression=base.copy())
+    return exp.Paren(this=out)
+
+
 def numeric_division(node: exp.Expression, render: Callable[[exp.Expression], exp.Expression]) -> exp.Expression:
     spec = node.meta.get(QUOTIENT) if isinstance(node, exp.Div) else None
     if spec is None:
@@ -317,7 +351,8 @@ def output_scales(tree: exp.Expression) -> list[tuple[exp.Select, int, Scale]]:
     out: list[tuple[exp.Select, int, Scale]] = []
     for i, projection in enumerate(tree.expressions):
         node = projection.this if isinstance(projection, exp.Alias) else projection
-        if is_decimal(node) and not is_float(node):
+        value = node.this if isinstance(node, exp.Window) else node
+        if is_decimal(value) and not is_float(value):
             out.append((tree, i, display_scale(node, let)))
     return out
 
@@ -342,7 +377,7 @@ def format_outputs(outputs: list[tuple[exp.Select, int, Scale]],
         else:
             values = {"t": _varchar(node.copy()), "d": render(scale)}  # type: ignore[arg-type]
             text = let_all(values, "_pg_o", lambda v: scaled_text(v["t"], v["d"]))
-        _refer_to_value(select, i, node)
+        _refer_to_value(select, i, node, text)
         _replace(projection, node, text)
 
 
@@ -363,18 +398,26 @@ def _replace(projection: exp.Expression, node: exp.Expression, new: exp.Expressi
         projection.set("this", new)
 
 
-def _refer_to_value(select: exp.Select, index: int, value: exp.Expression) -> None:
-    """ORDER BY and GROUP BY items naming result column ``index`` (by alias or position) use its value, not
-    the text it is sent as."""
+def _refer_to_value(select: exp.Select, index: int, value: exp.Expression, text: exp.Expression) -> None:
+    """ORDER BY items naming result column ``index`` (by alias or position) sort by its value, not by the text
+    it is sent as. When GROUP BY names the column too, the groups are those of the text (its value is a
+    function of it) and ORDER BY reads the value back from the text."""
     projection = select.expressions[index]
     alias = projection.alias if isinstance(projection, exp.Alias) else None
-    for clause in ("order", "group"):
+
+    def references(clause: str) -> list[exp.Expression]:
         node = select.args.get(clause)
-        if node is None:
-            continue
-        for item in node.expressions:
+        found = []
+        for item in node.expressions if node is not None else []:
             term = item.this if isinstance(item, exp.Ordered) else item
             named = isinstance(term, exp.Column) and not term.table and alias is not None and term.name == alias
             positional = isinstance(term, exp.Literal) and term.is_int and int(term.name) == index + 1
             if named or positional:
-                term.replace(value.copy())
+                found.append(term)
+        return found
+
+    grouped = references("group")
+    for term in grouped:
+        term.replace(text.copy())
+    for term in references("order"):
+        term.replace(exp.Cast(this=text.copy(), to=decimal_type(DIV_SCALE)) if grouped else value.copy())
