@@ -726,7 +726,8 @@ def _constant_result(ast: exp.Expression) -> pa.RecordBatchReader | None:
             arrays.append(pa.array([bool(node.this)], pa.bool_()))
         else:
             return None
-        names.append(projection.alias if isinstance(projection, exp.Alias) else "?column?")
+        alias = projection.args.get("alias") if isinstance(projection, exp.Alias) else None
+        names.append("?column?" if alias is None else alias.name if alias.quoted else alias.name.lower())
     batch = pa.RecordBatch.from_arrays(arrays, names=names)
     return pa.RecordBatchReader.from_batches(batch.schema, [batch])
 

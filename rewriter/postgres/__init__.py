@@ -17,7 +17,7 @@ from sqlglot import exp
 from rewriter.bottom_up import bottom_up
 from rewriter.postgres import arithmetic, coercion, functions
 from rewriter.postgres.errors import check_errors
-from rewriter.postgres.names import fold_identifiers
+from rewriter.postgres.names import check_quoted_names, fold_identifiers, values_column_names
 from rewriter.postgres.ordering import explicit_null_ordering
 from rewriter.postgres.result_types import result_types
 from rewriter.postgres.types import EntityTypes, annotate
@@ -35,6 +35,9 @@ RULES: tuple[Callable[[exp.Expression], exp.Expression], ...] = (
     arithmetic.numeric_casts,
     arithmetic.exponent_literals,
     functions.int4_results,
+    functions.float_results,
+    functions.int4_series,
+    functions.numeric_functions,
     functions.date_trunc_of_date,
     functions.timestamptz_results,
     functions.numeric_powers,
@@ -44,6 +47,9 @@ RULES: tuple[Callable[[exp.Expression], exp.Expression], ...] = (
 
 def prepare(tree: exp.Expression, schema: EntityTypes | None = None) -> exp.Expression:
     """Type the client's query, refuse what PostgreSQL refuses, apply the rules (in place where possible)."""
+    check_quoted_names(tree, schema or {})
+    for values in list(tree.find_all(exp.Values)):
+        values_column_names(values)
     annotate(tree, schema)
 
     def apply(node: exp.Expression) -> exp.Expression:

@@ -31,7 +31,30 @@ def _cast(literal: exp.Expression, like: exp.Expression) -> exp.Expression:
     return out
 
 
+_TRUE = ("true", "yes", "on", "1")
+_FALSE = ("false", "no", "off", "0")
+
+
+def boolean_literal(text: str) -> bool | None:
+    """PostgreSQL's boolin: true/yes/on/1, false/no/off/0, any unique prefix, case and spaces ignored."""
+    word = text.strip().lower()
+    if not word:
+        return None
+    found = {True for w in _TRUE if w.startswith(word)} | {False for w in _FALSE if w.startswith(word)}
+    return found.pop() if len(found) == 1 else None
+
+
 def unknown_literals(node: exp.Expression) -> exp.Expression:
+    if isinstance(node, exp.Cast) and isinstance(node.this, exp.Literal) and node.this.is_string and \
+            isinstance(node.to, exp.DataType) and node.to.is_type(exp.DataType.Type.BOOLEAN):
+        value = boolean_literal(node.this.name)
+        if value is None:
+            from rewriter.errors import SqlError
+
+            raise SqlError(f'invalid input syntax for type boolean: "{node.this.name}"', sqlstate="22P02")
+        out = exp.Boolean(this=value)
+        out.type = exp.DataType.build("BOOLEAN")
+        return out
     if isinstance(node, _ARITHMETIC):
         left, right = node.this, node.expression
         if _unknown(left) and _numeric(right):

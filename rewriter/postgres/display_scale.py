@@ -226,13 +226,46 @@ def _power(node: exp.Expression, bind: Bind) -> Scale:
     return _greatest([NUMERIC_MIN_SIG_DIGITS, display_scale(node.this, bind)])
 
 
+def _trim_scale(node: exp.Expression, bind: Bind) -> Scale:
+    """trim_scale(x): the decimals of x's text without trailing zeros."""
+    if not (isinstance(node, exp.Anonymous) and node.name.lower() == "trim_scale" and node.expressions):
+        return None
+    text = exp.Cast(this=node.expressions[0].copy(), to=exp.DataType.build("VARCHAR"))
+    return bind(text, "_pg_trim", lambda t: exp.Case(
+        ifs=[exp.If(this=exp.GT(this=_fn("STRPOS", t, exp.Literal.string(".")), expression=_n(0)),
+                    true=text_scale(_fn("RTRIM", _fn("RTRIM", t.copy(), exp.Literal.string("0")),
+                                        exp.Literal.string("."))))], default=_n(0)))
+
+
+def _to_number(node: exp.Expression, bind: Bind) -> Scale:
+    fmt = node.args.get("format")
+    if isinstance(fmt, exp.Literal) and fmt.is_string:
+        _, _, decimals = fmt.name.upper().replace("D", ".").partition(".")
+        return len([c for c in decimals if c in "90"])
+    return None
+
+
+def _extract(node: exp.Expression, bind: Bind) -> Scale:
+    """extract() is numeric: seconds and epochs have 6 decimals (0 for the epoch of a date), milliseconds 3."""
+    field = node.this.name.lower() if isinstance(node.this, exp.Expression) else ""
+    source = node.expression
+    if field in ("epoch",):
+        return 0 if source.type is not None and source.is_type(_T.DATE) else 6
+    if field in ("second", "seconds"):
+        return 6
+    if field in ("millisecond", "milliseconds"):
+        return 3
+    return 0
+
+
 _RULES = {
     exp.Add: _binary_max, exp.Sub: _binary_max, exp.Mod: _binary_max, exp.Mul: _product, exp.Div: _quotient,
     exp.Round: _rounded, exp.Floor: lambda n, b: 0 if n.args.get("decimals") is None else _rounded(n, b),
     exp.Ceil: lambda n, b: 0 if n.args.get("decimals") is None else _rounded(n, b),
     exp.Coalesce: _coalesce, exp.Case: _case, exp.If: _if, exp.Nullif: lambda n, b: display_scale(n.this, b),
     exp.Greatest: _extreme, exp.Least: _extreme, exp.Sum: _sum_aggregate, exp.Min: _same_static,
-    exp.Max: _same_static, exp.Avg: _quotient, exp.Sign: lambda n, b: 0, exp.Pow: _power,
+    exp.Max: _same_static, exp.Avg: _quotient, exp.Sign: lambda n, b: 0, exp.Pow: _power, exp.Anonymous: _trim_scale,
+    exp.ToNumber: _to_number, exp.Extract: _extract,
 }
 
 

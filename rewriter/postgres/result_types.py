@@ -80,9 +80,8 @@ def declared_type(node: exp.Expression, scope: Scope | None = None) -> Declared 
         return cast_type(node.to)
     if isinstance(node, exp.Column):
         return _column_type(node, scope)
-    if isinstance(node, exp.Anonymous):
-        kind = _JSON_FUNCTIONS.get(node.name.lower())
-        return (kind, -1) if kind else None
+    if isinstance(node, exp.Anonymous) and node.name.lower() in _JSON_FUNCTIONS:
+        return (_JSON_FUNCTIONS[node.name.lower()], -1)
     if isinstance(node, exp.JSONArrayAgg | exp.JSONObjectAgg):
         return ("json", -1)
     if isinstance(node, exp.JSONExtract):

@@ -45,12 +45,20 @@ def _float_wins(tree: exp.Expression) -> None:
     """float8 with numeric is float8 in PostgreSQL (sqlglot coerces to DECIMAL): retype bottom-up."""
     double = exp.DataType.build("DOUBLE")
     for node in reversed(list(tree.walk())):
-        if isinstance(node, exp.Neg | exp.Paren) and (node.type is None or node.is_type(T.UNKNOWN)):
+        if isinstance(node, exp.Neg | exp.Paren | exp.Window | exp.Filter) and (
+                node.type is None or node.is_type(T.UNKNOWN)):
             node.type = node.this.type  # -7.5 is numeric like 7.5
+        if isinstance(node, exp.Extract):  # extract() is numeric, date_part() float8
+            node.type = exp.DataType.build("DOUBLE" if node.meta.get("pg_name") == "date_part" else "DECIMAL")
         if isinstance(node, _ARITHMETIC) and (is_float(node.this) or is_float(node.expression)):
             node.type = double
+        elif isinstance(node, _ARITHMETIC) and (is_decimal(node.this) or is_decimal(node.expression)) and \
+                not isinstance(node, exp.Div | exp.Pow):
+            node.type = exp.DataType.build("DECIMAL")  # the rules type numeric / and ^ themselves
         elif isinstance(node, exp.Paren | exp.Floor | exp.Ceil | exp.Abs | exp.Neg) and is_float(node.this):
             node.type = double
+        elif isinstance(node, exp.Floor | exp.Ceil | exp.Abs | exp.Round) and is_decimal(node.this):
+            node.type = exp.DataType.build("DECIMAL")
 
 
 def literal_type(literal: exp.Literal) -> exp.DataType:
@@ -91,6 +99,8 @@ def _column_type(column: exp.Column, scope: Scope, by_entity: dict[str, dict[str
 
 
 def _source_column_type(source: object, name: str, by_entity: dict[str, dict[str, str]]) -> exp.DataType | None:
+    if isinstance(source, exp.Table) and isinstance(source.this, exp.GenerateSeries | exp.ExplodingGenerateSeries):
+        return _series_type(source.this)
     if isinstance(source, exp.Table):
         spelled = by_entity.get(source.name.lower(), {}).get(name)
         return exp.DataType.build(spelled, dialect="postgres") if spelled else None
@@ -104,6 +114,25 @@ def _source_column_type(source: object, name: str, by_entity: dict[str, dict[str
             if select.alias_or_name.lower() == name and select.type is not None and not select.is_type(T.UNKNOWN):
                 return select.type
     return None
+
+
+def _series_type(series: exp.Expression) -> exp.DataType | None:
+    """generate_series's column: its arguments' type (int4, int8, numeric, timestamp…)."""
+    args = [series.args[k] for k in ("start", "end") if series.args.get(k) is not None]
+    for arg in args:
+        if arg.type is None:
+            annotate_literal(arg)
+    typed = [a.type for a in args if a.type is not None and not a.is_type(T.UNKNOWN)]
+    if not typed:
+        return None
+    if all(t.is_type(*INTEGER) for t in typed):
+        return max(typed, key=lambda t: INTEGER.index(t.this))
+    return typed[0]
+
+
+def annotate_literal(node: exp.Expression) -> None:
+    if isinstance(node, exp.Literal) and not node.is_string:
+        node.type = literal_type(node)
 
 
 def values_column_type(values: exp.Values, name: str) -> exp.DataType | None:

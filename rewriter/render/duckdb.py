@@ -21,6 +21,7 @@ from sqlglot import exp
 
 from rewriter.bottom_up import bottom_up
 from rewriter.errors import FeatureNotSupported
+from rewriter.render import duckdb_functions
 from rewriter.render.duckdb_numeric import (
     decimal_type,
     format_outputs,
@@ -57,7 +58,10 @@ def _p(e: exp.Expression) -> exp.Expression:
 
 
 def _postgres_for_duckdb(node: exp.Expression) -> exp.Expression:
-    for transform in TRANSFORMS:
+    scale = node.meta.get("pg_scale_of") if isinstance(node, exp.Anonymous) else None
+    if isinstance(scale, exp.Expression):  # scale(x): its display scale, worked out before rendering
+        node.meta["pg_scale_of"] = exp.Cast(this=render_tree(scale), to=exp.DataType.build("INT"))
+    for transform in TRANSFORMS + duckdb_functions.TRANSFORMS:
         out = transform(node)
         if out is not node:
             return out
@@ -249,6 +253,16 @@ def renamed_functions(node: exp.Expression) -> exp.Expression:
     return node
 
 
+def current_values(node: exp.Expression) -> exp.Expression:
+    """CURRENT_DATE/CURRENT_TIMESTAMP as calls: DuckDB reads the bare keyword as a column and then as an
+    earlier projection of that name (``SELECT current_date, current_date`` fails)."""
+    if isinstance(node, exp.CurrentDate) and not node.expressions:
+        return _fn("CURRENT_DATE")
+    if isinstance(node, exp.CurrentTimestamp) and node.this is None:
+        return _fn("NOW")
+    return node
+
+
 def like_escape(node: exp.Expression) -> exp.Expression:
     """PostgreSQL's LIKE escapes with a backslash unless told otherwise; DuckDB's has no default escape."""
     if not isinstance(node, exp.Like | exp.ILike) or isinstance(node.parent, exp.Escape):
@@ -411,7 +425,7 @@ def _quotients(node: exp.Expression) -> exp.Expression:
 
 
 TRANSFORMS = (
-    _quotients, numeric_integer_division, numeric_power, numeric_casts, like_escape, case_mapping,
+    _quotients, numeric_integer_division, numeric_power, numeric_casts, like_escape, case_mapping, current_values,
     character_casts, float_division, float_text, float_round, extract_types, similar_to, format_function,
     substrings, date_trunc_units, width_bucket, renamed_functions, to_char, regexp_matches, json_text,
 )

@@ -147,6 +147,12 @@ def mark_quotients(tree: exp.Expression) -> None:
         if integer_exponent(node) is not None:
             node.meta["pg_base_scale"] = container_scale(node.this)
             continue
+        if isinstance(node, exp.Anonymous) and node.name.lower() == "scale" and len(node.expressions) == 1 \
+                and "pg_scale_of" not in node.meta:
+            scale = display_scale(node.expressions[0], let)
+            if scale is not None:  # rendered with the tree: an expression over the argument's copies
+                node.meta["pg_scale_of"] = scale
+            continue
         if isinstance(node, exp.IntDiv) and node.meta.get("pg_numeric_intdiv") is not None:
             node.meta["pg_intdiv_scale"] = max(container_scale(node.this), container_scale(node.expression))
             continue
