@@ -285,7 +285,8 @@ def quotient_scale(a: exp.Expression, ca: int, b: exp.Expression, cb: int, da: i
                                                                 lambda y: digits_quotient_scale(x, ca, y, cb, da, db)))
 
 
-def digits_quotient_scale(digits_a: exp.Expression, ca: int, digits_b: exp.Expression, cb: int,
+def digits_quotient_scale(digits_a: exp.Expression, ca: int | exp.Expression, digits_b: exp.Expression,
+                          cb: int | exp.Expression,
                           da: int | exp.Expression, db: int | exp.Expression) -> exp.Expression:
     """``quotient_scale`` from the operands' significant digits (``significant_digits``)."""
     wa, fa = weight_and_first_digit(digits_a, ca)
@@ -302,16 +303,17 @@ def significant_digits(value: exp.Expression) -> exp.Expression:
     return _fn("LTRIM", _fn("REPLACE", text, exp.Literal.string("."), exp.Literal.string("")), exp.Literal.string("0"))
 
 
-def weight_and_first_digit(digits: exp.Expression, scale: int) -> tuple[exp.Expression, exp.Expression]:
+def weight_and_first_digit(digits: exp.Expression, scale: int | exp.Expression) -> tuple[exp.Expression, exp.Expression]:
     """PostgreSQL's base-10000 weight and first digit of a decimal of ``scale`` given its significant
     ``digits`` (0, 0 for zero): with n digits the leading one is 10^E, E = n - 1 - scale; the weight is
     floor(E / 4) and the first base-10000 digit is made of the E - 4·weight + 1 leading digits (groups are
     aligned on the point)."""
     n = exp.Length(this=digits)
     # floor((n - 1 - scale) / 4) with a truncating integer division kept on non-negative operands
-    weight = exp.Paren(this=exp.Sub(this=exp.IntDiv(this=exp.Paren(this=exp.Add(this=n, expression=_n(399 - scale))),
-                                                    expression=_n(4)), expression=_n(100)))
-    lead = _int(exp.Sub(this=exp.Sub(this=n.copy(), expression=_n(scale)), expression=exp.Mul(this=_n(4), expression=weight)))
+    shifted = exp.Add(this=n, expression=_n(399 - scale)) if isinstance(scale, int) else \
+        exp.Add(this=exp.Sub(this=n, expression=scale.copy()), expression=_n(399))
+    weight = exp.Paren(this=exp.Sub(this=exp.IntDiv(this=exp.Paren(this=shifted), expression=_n(4)), expression=_n(100)))
+    lead = _int(exp.Sub(this=exp.Sub(this=n.copy(), expression=_expr(scale)), expression=exp.Mul(this=_n(4), expression=weight)))
     group = _fn("RPAD", _fn("LEFT", digits.copy(), lead), lead.copy(), exp.Literal.string("0"))  # .7 is 7000
     first = _fn("COALESCE", exp.TryCast(this=group, to=exp.DataType.build("INT")), _n(0))
     zero = exp.EQ(this=n.copy(), expression=_n(0))

@@ -29,7 +29,6 @@ from rewriter.postgres.display_scale import (
     display_scale,
     literal_scale,
     quotient_scale,
-    significant_digits,
 )
 from rewriter.postgres.types import is_decimal, is_float, is_integer
 
@@ -91,8 +90,7 @@ def container_scale(node: exp.Expression) -> int:
     if isinstance(node, exp.Cast | exp.TryCast):
         return cast_scale(node)
     if isinstance(node, exp.Div | exp.Avg) and QUOTIENT in node.meta:
-        ca, cb, _, _ = node.meta[QUOTIENT]
-        return quotient_container(ca, cb)
+        return DIV_SCALE
     if isinstance(node, exp.Add | exp.Sub | exp.Mod):
         return max(container_scale(node.this), container_scale(node.expression))
     if isinstance(node, exp.Mul):
@@ -133,10 +131,6 @@ def cast_scale(node: exp.Cast) -> int:
     return FLOAT_NUMERIC_SCALE if scale == "float" else int(scale)
 
 
-def quotient_container(ca: int, cb: int) -> int:
-    return min(MAX_SCALE, max(DIV_SCALE, ca, cb))
-
-
 # -- quotients ----------------------------------------------------------------------------------------------
 
 
@@ -167,41 +161,51 @@ def mark_quotients(tree: exp.Expression) -> None:
         da = display_scale(a, let)
         cb = 0 if b is None else container_scale(b)
         db = 0 if b is None else display_scale(b, let)
-        spec = (ca, cb, ca if da is None else da, cb if db is None else db)
+        spec = (ca, cb, da, db)  # an unknown display scale is read from the operand's text when rendered
         node.meta[QUOTIENT] = spec
         b_value = exp.Count(this=node.this.copy()) if b is None else b.copy()
         node.meta["pg_display_scale"] = quotient_scale(exp.Cast(this=a.copy(), to=decimal_type(ca)), ca,
                                                        exp.Cast(this=b_value, to=decimal_type(cb)), cb,
-                                                       spec[2], spec[3], let)
+                                                       ca if da is None else da, cb if db is None else db, let)
 
 
 def quotient(a: exp.Expression, b: exp.Expression, spec: tuple[int, int, Scale, Scale],
              render: Callable[[exp.Expression], exp.Expression]) -> exp.Expression:
     """``a / b`` as PostgreSQL's numeric division: DECIMAL(38, DIV_SCALE) whose operand is its exact text.
 
-    Three bound stages (DuckDB binds each lambda body once, so fewer, smaller stages plan faster): the
-    operands with their significant digits and unscaled values; the scale (``select_div_scale``); the
-    rounded quotient, formatted."""
-    ca, cb, da, db = spec
-    a_value, b_value = exp.Cast(this=a, to=decimal_type(ca)), exp.Cast(this=b, to=decimal_type(cb))
-    hugeint = exp.DataType.build("HUGEINT")
-    values = {"a": a_value, "b": b_value, "xa": significant_digits(a_value.copy()),
-              "xb": significant_digits(b_value.copy())}
-    values["ua"] = exp.Cast(this=exp.DPipe(this=_s("0"), expression=values["xa"].copy()), to=hugeint)
-    values["ub"] = exp.Cast(this=exp.DPipe(this=_s("0"), expression=values["xb"].copy()), to=hugeint)
-    if not isinstance(da, int):
-        values["da"] = render(da)  # type: ignore[arg-type]
-    if not isinstance(db, int):
-        values["db"] = render(db)  # type: ignore[arg-type]
+    The operands are read from their decimal text as DuckDB prints them (digits and scale per row, trailing
+    zeros dropped), so their static types need not be known. Bound stages (one-element lambdas): the operands
+    and their texts; their digits and scales; the scale of the quotient (``select_div_scale``); long division
+    on HUGEINTs; the text."""
+    _, _, da, db = spec
+    values = {"a": a, "b": b, "ta": _varchar(exp.Abs(this=a.copy())), "tb": _varchar(exp.Abs(this=b.copy()))}
+    if isinstance(da, exp.Expression):
+        values["da"] = render(da)
+    if isinstance(db, exp.Expression):
+        values["db"] = render(db)
 
     def with_operands(v: dict[str, exp.Expression]) -> exp.Expression:
-        scale = digits_quotient_scale(v["xa"], ca, v["xb"], cb, v.get("da", da), v.get("db", db))  # type: ignore[arg-type]
-        text = let(scale, "_pg_s", lambda s: _quotient_text(v, ca, cb, s))
-        return exp.Case(ifs=[exp.If(this=exp.EQ(this=v["b"].copy(), expression=_n(0)),
-                                    true=_fn("ERROR", _s("22012: division by zero")))], default=text)
+        digits = {}
+        for side in ("a", "b"):
+            text = v["t" + side]
+            fraction = _fn("RTRIM", _fn("SPLIT_PART", text, _s("."), _n(2)), _s("0"))
+            digits["x" + side] = _fn("LTRIM", exp.DPipe(this=_fn("SPLIT_PART", text.copy(), _s("."), _n(1)),
+                                                         expression=fraction), _s("0"))
+            digits["s" + side] = exp.Length(this=fraction.copy())
+            digits["d" + side] = exp.Length(this=_fn("SPLIT_PART", text.copy(), _s("."), _n(2)))
+
+        def with_digits(d: dict[str, exp.Expression]) -> exp.Expression:
+            shown_a = v.get("da", da if isinstance(da, int) else d["da"])
+            shown_b = v.get("db", db if isinstance(db, int) else d["db"])
+            scale = digits_quotient_scale(d["xa"], d["sa"], d["xb"], d["sb"], shown_a, shown_b)  # type: ignore[arg-type]
+            text = let(scale, "_pg_s", lambda s: _quotient_text(v, d, s))
+            return exp.Case(ifs=[exp.If(this=exp.EQ(this=v["b"].copy(), expression=_n(0)),
+                                        true=_fn("ERROR", _s("22012: division by zero")))], default=text)
+
+        return let_all(digits, "_pg_x", with_digits)
 
     text = let_all(values, "_pg_q", with_operands)
-    out = exp.Cast(this=text, to=decimal_type(quotient_container(ca, cb)))
+    out = exp.Cast(this=text, to=decimal_type(DIV_SCALE))
     out.meta[TEXT] = True
     return out
 
@@ -212,27 +216,49 @@ def pow10(k: exp.Expression) -> exp.Expression:
                     to=exp.DataType.build("HUGEINT"))
 
 
-_CHUNK = 16  # digits of a long-division step: remainder (< divisor < 10^22) times 10^16 stays in a HUGEINT
+_HUGEINT_DIGITS = 37  # a remainder (< divisor) times 10^(37 - divisor's digits) stays in a HUGEINT
 
 
-def _quotient_text(v: dict[str, exp.Expression], ca: int, cb: int, scale: exp.Expression) -> exp.Expression:
+def _quotient_text(v: dict[str, exp.Expression], d: dict[str, exp.Expression], scale: exp.Expression) -> exp.Expression:
     """The decimal text of round(a / b, scale), half away from zero: T = floor(|a|·10^(scale+1) / |b|) by long
-    division of the unscaled values on HUGEINTs (the integer part, then two steps of at most 16 digits),
-    then (T + 5) // 10."""
-    ua, ub = v["ua"], v["ub"]
-    k = exp.Paren(this=exp.Add(this=exp.Sub(this=scale.copy(), expression=_n(ca - cb)), expression=_n(1)))
-    k1 = _fn("LEAST", k.copy(), _n(_CHUNK))
-    k2 = exp.Paren(this=exp.Sub(this=k.copy(), expression=k1.copy()))
-    m = exp.Mul(this=exp.Paren(this=exp.Mod(this=ua.copy(), expression=ub.copy())), expression=pow10(k1))
-    first = exp.Mul(this=exp.IntDiv(this=m, expression=ub.copy()), expression=pow10(k2))
-    second = exp.IntDiv(this=exp.Mul(this=exp.Paren(this=exp.Mod(this=m.copy(), expression=ub.copy())),
-                                     expression=pow10(k2.copy())), expression=ub.copy())
-    whole = exp.Mul(this=exp.IntDiv(this=ua.copy(), expression=ub.copy()), expression=pow10(k.copy()))
-    long = exp.Add(this=exp.Add(this=whole, expression=first), expression=second)
-    short = exp.IntDiv(this=exp.IntDiv(this=ua.copy(), expression=pow10(exp.Neg(this=k.copy()))), expression=ub.copy())
-    truncated = exp.Case(ifs=[exp.If(this=exp.LT(this=k.copy(), expression=_n(0)), true=short)], default=long)
-    rounded = exp.IntDiv(this=exp.Paren(this=exp.Add(this=truncated, expression=_n(5))), expression=_n(10))
-    return let(rounded, "_pg_u", lambda u: decimal_text(u, scale, _negative(v["a"], v["b"])))
+    division of the unscaled values on HUGEINTs (the integer part, then up to three steps of as many digits
+    as the divisor leaves room for), then (T + 5) // 10."""
+    hugeint = exp.DataType.build("HUGEINT")
+    ua = exp.Cast(this=exp.DPipe(this=_s("0"), expression=d["xa"].copy()), to=hugeint)
+    ub = exp.Cast(this=exp.DPipe(this=_s("0"), expression=d["xb"].copy()), to=hugeint)
+    k = exp.Paren(this=exp.Add(this=exp.Add(this=exp.Sub(this=scale.copy(), expression=d["sa"].copy()),
+                                           expression=d["sb"].copy()), expression=_n(1)))
+    values = {"ua": ua, "ub": ub, "k": k,
+              "step": _fn("GREATEST", _n(1), exp.Sub(this=_n(_HUGEINT_DIGITS), expression=exp.Length(this=d["xb"].copy())))}
+
+    def divide(w: dict[str, exp.Expression]) -> exp.Expression:
+        ua, ub, k, step = w["ua"], w["ub"], w["k"], w["step"]
+        k1 = _fn("LEAST", k.copy(), step.copy())
+        k2 = _fn("LEAST", exp.Sub(this=k.copy(), expression=k1.copy()), step.copy())
+        k3 = exp.Paren(this=exp.Sub(this=exp.Sub(this=k.copy(), expression=k1.copy()), expression=k2.copy()))
+
+        def steps(m1: exp.Expression) -> exp.Expression:
+            def last(m2: exp.Expression) -> exp.Expression:
+                f1 = exp.Mul(this=exp.IntDiv(this=m1.copy(), expression=ub.copy()),
+                             expression=pow10(exp.Add(this=k2.copy(), expression=k3.copy())))
+                f2 = exp.Mul(this=exp.IntDiv(this=m2, expression=ub.copy()), expression=pow10(k3.copy()))
+                f3 = exp.IntDiv(this=exp.Mul(this=exp.Paren(this=exp.Mod(this=m2.copy(), expression=ub.copy())),
+                                             expression=pow10(k3.copy())), expression=ub.copy())
+                whole = exp.Mul(this=exp.IntDiv(this=ua.copy(), expression=ub.copy()), expression=pow10(k.copy()))
+                return exp.Add(this=exp.Add(this=exp.Add(this=whole, expression=f1), expression=f2), expression=f3)
+
+            m2 = exp.Mul(this=exp.Paren(this=exp.Mod(this=m1, expression=ub.copy())), expression=pow10(k2.copy()))
+            return let(m2, "_pg_m2", last)
+
+        m1 = exp.Mul(this=exp.Paren(this=exp.Mod(this=ua.copy(), expression=ub.copy())), expression=pow10(k1))
+        long = let(m1, "_pg_m1", steps)
+        short = exp.IntDiv(this=exp.IntDiv(this=ua.copy(), expression=pow10(exp.Neg(this=k.copy()))),
+                           expression=ub.copy())
+        truncated = exp.Case(ifs=[exp.If(this=exp.LT(this=k.copy(), expression=_n(0)), true=short)], default=long)
+        rounded = exp.IntDiv(this=exp.Paren(this=exp.Add(this=truncated, expression=_n(5))), expression=_n(10))
+        return let(rounded, "_pg_u", lambda u: decimal_text(u, scale, _negative(v["a"], v["b"])))
+
+    return let_all(values, "_pg_k", divide)
 
 
 def _negative(a: exp.Expression, b: exp.Expression) -> exp.Expression:
