@@ -39,12 +39,16 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--auth", choices=("trust", "password", "md5", "scram-sha-256"), default="trust",
                        help="client authentication (password methods need --users)")
     serve.add_argument("--users", metavar="FILE", help="users file with SCRAM verifiers (see `lens-proxy passwd`)")
+    serve.add_argument("--audit-log", metavar="FILE",
+                       help="append one JSON line per statement (user, role, statement, rows, SQLSTATE …) to FILE")
     serve.add_argument("--tls-cert", metavar="PEM", help="server certificate (chain) for TLS")
     serve.add_argument("--tls-key", metavar="PEM", help="private key of --tls-cert")
     serve.add_argument("--tls-required", action="store_true", help="refuse connections that do not use TLS")
     serve.add_argument("--idle-session-timeout", type=float, default=0, metavar="SECONDS",
                        help="close sessions idle (outside a transaction) this long; 0: never")
     serve.add_argument("--max-message-size", type=int, default=64 * 1024 * 1024, metavar="BYTES")
+    serve.add_argument("--authentication-timeout", type=float, default=60, metavar="SECONDS",
+                       help="drop a connection that has not finished startup and authentication this long (default 60)")
     serve.set_defaults(func=_serve)
 
     passwd = sub.add_parser("passwd", help="set a user's password in a users file (stores verifiers, not the password)")
@@ -52,6 +56,11 @@ def _parser() -> argparse.ArgumentParser:
     passwd.add_argument("--file", default="users.yaml", help="users file (default: users.yaml)")
     passwd.add_argument("--no-md5", action="store_true",
                         help="store only the SCRAM verifier (md5 auth stores a password-equivalent hash)")
+    passwd.add_argument("--groups", metavar="A,B", help="the user's groups (roles), for lens policies and SET ROLE")
+    passwd.add_argument("--attr", action="append", default=[], metavar="NAME=V1,V2",
+                        help="a user attribute for policies' {{ user.NAME }} (repeatable; a comma makes a list)")
+    passwd.add_argument("--keep-password", action="store_true",
+                        help="only change groups/attributes; keep the stored verifiers")
     passwd.set_defaults(func=_passwd)
 
     validate = sub.add_parser("validate", help="check lens definitions; non-zero exit on any issue")
@@ -128,8 +137,9 @@ def _serve(args: argparse.Namespace) -> int:
         serving = asyncio.create_task(server.serve_forever())
         await stop.wait()
         print("lens-proxy: shutting down", flush=True)
-        await server.close()
+        await server.close()  # every session told (57P01) and closed, no engine call left running
         serving.cancel()
+        await asyncio.gather(serving, return_exceptions=True)
 
     asyncio.run(run())
     backend.close()
@@ -140,7 +150,10 @@ def _server_options(args: argparse.Namespace) -> dict:
     from proxy.auth import load_users
 
     options: dict = {"auth_method": args.auth, "idle_session_timeout": args.idle_session_timeout,
-                     "max_message_size": args.max_message_size, "tls_required": args.tls_required}
+                     "max_message_size": args.max_message_size, "tls_required": args.tls_required,
+                     "authentication_timeout": args.authentication_timeout, "audit_log": args.audit_log}
+    if args.authentication_timeout <= 0:
+        raise ValueError("--authentication-timeout must be positive")
     if args.auth != "trust":
         if not args.users:
             raise ValueError(f"--auth {args.auth} needs --users FILE")
@@ -165,18 +178,29 @@ def _passwd(args: argparse.Namespace) -> int:
 
     from proxy.auth import write_user
 
-    if sys.stdin.isatty():
-        password = getpass.getpass(f"password for {args.user}: ")
-        if getpass.getpass("again: ") != password:
-            print("lens-proxy: passwords do not match", file=sys.stderr)
+    attributes = {}
+    for spec in args.attr:
+        name, sep, value = spec.partition("=")
+        if not sep or not name:
+            print(f"lens-proxy: --attr wants NAME=VALUE, got {spec!r}", file=sys.stderr)
             return 1
-    else:
-        password = sys.stdin.readline().rstrip("\n")
-    if not password:
-        print("lens-proxy: empty password", file=sys.stderr)
-        return 1
-    write_user(args.file, args.user, password, md5=not args.no_md5)
-    print(f"lens-proxy: stored verifier for {args.user} in {args.file}")
+        attributes[name] = value.split(",") if "," in value else value
+    password = None
+    if not args.keep_password:
+        if sys.stdin.isatty():
+            password = getpass.getpass(f"password for {args.user}: ")
+            if getpass.getpass("again: ") != password:
+                print("lens-proxy: passwords do not match", file=sys.stderr)
+                return 1
+        else:
+            password = sys.stdin.readline().rstrip("\n")
+        if not password:
+            print("lens-proxy: empty password", file=sys.stderr)
+            return 1
+    groups = [g.strip() for g in args.groups.split(",") if g.strip()] if args.groups is not None else None
+    write_user(args.file, args.user, password, md5=not args.no_md5, groups=groups,
+               attributes=attributes or None)
+    print(f"lens-proxy: stored {'verifier' if password else 'groups and attributes'} for {args.user} in {args.file}")
     return 0
 
 

@@ -54,8 +54,10 @@ def _value(node: exp.Expression, session: Session) -> exp.Expression | None:
         return exp.Literal.string(session.database)
     if isinstance(node, exp.CurrentSchema):
         return exp.Literal.string("public")
-    if isinstance(node, exp.CurrentUser | exp.SessionUser):
+    if isinstance(node, exp.SessionUser):
         return exp.Literal.string(session.user)
+    if isinstance(node, exp.CurrentUser):  # SET ROLE changes current_user, not session_user
+        return exp.Literal.string(getattr(session, "current_user", session.user))
     if isinstance(node, exp.CurrentSchemas):
         return exp.Array(expressions=[exp.Literal.string("public")])
     if isinstance(node, exp.Anonymous):

@@ -18,6 +18,7 @@ of the session can run while it is open without ending its stream.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import dataclasses
 import enum
 import logging
@@ -33,6 +34,7 @@ import sqlglot
 from sqlglot import exp
 
 from proxy import pgfunctions
+from proxy.audit import AuditLog, sql_hash
 from proxy.auth import Authenticator
 from proxy.backends.duck import next_batch
 from proxy.catalog import CatalogContext
@@ -56,9 +58,11 @@ from proxy.wire import messages as m
 from proxy.wire import types as pgtypes
 from proxy.wire.encode import encode_batch_text
 from proxy.wire.encode_binary import column_formats, encode_batch
-from proxy.wire.params import decode_param
+from proxy.wire.framing import MalformedMessage
+from proxy.wire.params import TypedText, decode_param
 from rewriter.cache import Compiled, RewriteCache
 from rewriter.lens import Lens
+from rewriter.policy import Access, Identity, NoAccess, resolve_access
 from rewriter.postgres import result_types
 from rewriter.render import render
 from rewriter.rewrite import rewrite
@@ -97,7 +101,7 @@ class ServerContext:
 
     lenses: dict[str, Lens]
     backend: Any
-    run_blocking: Callable[..., Any]  # async (fn, *args) -> result, in the server's thread pool
+    run_blocking: Callable[..., Any]  # (fn, *args) -> concurrent.futures.Future, run in the server's thread pool
     catalog: Any = None  # proxy.catalog.Catalog
     sessions: dict[int, Session] = field(default_factory=dict)
     engine_settings: frozenset[str] = frozenset()
@@ -106,6 +110,8 @@ class ServerContext:
     auth_method: str = "trust"
     users: dict[str, Any] = field(default_factory=dict)  # user -> proxy.auth.UserEntry
     auth_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
+    access_cache: dict[tuple[str, Identity], Access] = field(default_factory=dict)  # (lens, identity) -> Access
+    audit: AuditLog | None = None  # the query log (--audit-log), off by default
 
 
 class Session(CursorCommands, SessionCommands):
@@ -131,6 +137,9 @@ class Session(CursorCommands, SessionCommands):
         self._startup_params: dict[str, str] = {}
         self._startup_minor = 0
         self._startup_unknown: list[str] = []
+        self._last_rows = 0  # rows and engine SQL of the statement running, for the audit log
+        self._last_sql: str | None = None
+        self._inflight: set[concurrent.futures.Future[Any]] = set()
 
     # -- plumbing -------------------------------------------------------------------------------------
 
@@ -146,7 +155,24 @@ class Session(CursorCommands, SessionCommands):
         return self._cursor
 
     async def _blocking(self, fn: Callable[..., T], *args: Any) -> T:
-        return await self.server.run_blocking(fn, *args)
+        """Run ``fn`` in the server's thread pool. The call is remembered until it has finished, even when
+        the awaiting task is cancelled, so closing the session can wait for the engine to let go."""
+        future = self.server.run_blocking(fn, *args)
+        self._inflight.add(future)
+        future.add_done_callback(self._inflight.discard)
+        return await asyncio.wrap_future(future)
+
+    async def _settle(self, timeout: float = 10) -> None:
+        """Wait (bounded) until no engine call of this session is still running in a worker thread."""
+        pending = [asyncio.wrap_future(f) for f in list(self._inflight)]
+        if not pending:
+            return
+        done, late = await asyncio.wait(pending, timeout=timeout)
+        for future in done:  # the outcome belongs to a statement already answered: retrieve it, drop it
+            if not future.cancelled() and future.exception() is None:
+                self._close_result(future.result())
+        for future in late:
+            future.cancel()
 
     @property
     def catalog_cursor(self) -> Any:
@@ -162,6 +188,13 @@ class Session(CursorCommands, SessionCommands):
         """Ready, outside a transaction block, nothing running: what idle_session_timeout measures."""
         return self.state is SessionState.READY and self.tx.status == b"I" and not self._running
 
+    @property
+    def idle_in_transaction_timeout_ms(self) -> int:
+        """idle_in_transaction_session_timeout when it applies now (idle inside a transaction block), else 0."""
+        if self.state is not SessionState.READY or self.tx.status == b"I" or self._running:
+            return 0
+        return self.settings.idle_in_transaction_timeout_ms
+
     def cancel(self) -> None:
         """Interrupt the running query (CancelRequest, disconnect, statement_timeout)."""
         if self._running:
@@ -169,6 +202,13 @@ class Session(CursorCommands, SessionCommands):
             for cursor in cursors:
                 if cursor is not None:
                     cursor.interrupt()
+
+    async def aclose(self) -> None:
+        """Close once the engine has let go: interrupt the running query, wait for its worker, close."""
+        self.cancel()
+        self.server.sessions.pop(self.pid, None)
+        await self._settle()
+        self.close()
 
     def close(self) -> None:
         self.cancel()
@@ -204,7 +244,7 @@ class Session(CursorCommands, SessionCommands):
                 self.close()
                 return False
             if self.state is SessionState.SKIP_TO_SYNC:
-                if isinstance(msg, m.Sync):
+                if _is_sync(msg):
                     self._set_state(SessionState.READY)
                     self._sync()
                 return True
@@ -224,9 +264,9 @@ class Session(CursorCommands, SessionCommands):
             return False
         if self.tx.status == b"T":
             self.tx.status = b"E"
-        if isinstance(msg, m.Query):
+        if isinstance(msg, m.Query) or isinstance(msg, MalformedMessage) and msg.tag == m.QUERY:
             self._ready()
-        elif not isinstance(msg, m.Sync):
+        elif not _is_sync(msg):
             self._set_state(SessionState.SKIP_TO_SYNC)
         else:
             self._sync()
@@ -257,6 +297,10 @@ class Session(CursorCommands, SessionCommands):
             pass  # stray COPY traffic: Postgres ignores it outside COPY IN
         elif isinstance(msg, m.FunctionCall):
             raise FeatureNotSupported("the function call protocol is not supported")
+        elif isinstance(msg, MalformedMessage):
+            # Postgres: a bad format code is 22023; any other undecodable body 08P01. Either way an ERROR.
+            sqlstate = "22023" if msg.reason.startswith("unsupported format code") else "08P01"
+            raise SqlError(msg.reason, sqlstate=sqlstate)
         else:
             raise ProtocolViolationError(f"unexpected message {type(msg).__name__}")
         return True
@@ -332,10 +376,12 @@ class Session(CursorCommands, SessionCommands):
                 f'database "{self.database}" does not exist', hint=f"this server serves: {served}"
             )
         self.lens = lens
-        startup_settings = {k: v for k, v in params.items() if k not in ("user", "database", "options", "replication")}
-        startup_settings.update(_parse_options(params.get("options", "")))
-        self.settings = SessionSettings(startup_settings, engine_settings=self.server.engine_settings)
+        self.settings = SessionSettings.from_startup(params, engine_settings=self.server.engine_settings)
         self.settings.set_session_default("session_authorization", self.user)
+        try:
+            self.access()  # a user in none of the lens's user groups may not connect
+        except SqlError as err:
+            raise SqlError(err.message, sqlstate=err.sqlstate, detail=err.detail, severity="FATAL") from None
         if self._startup_minor > 0 or self._startup_unknown:
             self.out.write(_negotiate_protocol_version(0, self._startup_unknown))
         self.out.write(m.authentication_ok())
@@ -380,6 +426,29 @@ class Session(CursorCommands, SessionCommands):
         self, statement: Statement, *, params: list[Any], max_rows: int, describe: bool, portal: Portal | None,
         formats: tuple[int, ...] = (),
     ) -> None:
+        audit = self.server.audit
+        if audit is None or statement.kind is Kind.EMPTY:
+            await self._run_one(statement, params=params, max_rows=max_rows, describe=describe, portal=portal,
+                                formats=formats)
+            return
+        started, sqlstate = time.perf_counter(), "00000"
+        self._last_rows, self._last_sql = 0, None
+        try:
+            await self._run_one(statement, params=params, max_rows=max_rows, describe=describe, portal=portal,
+                                formats=formats)
+        except SqlError as err:
+            sqlstate = err.sqlstate
+            raise
+        finally:
+            audit.record(user=self.user, role=self.role, lens=self.database, client=self.peer,
+                         application_name=self.settings.get("application_name"), kind=statement.kind.value,
+                         statement=statement.text, sql_hash=sql_hash(self._last_sql), rows=self._last_rows,
+                         duration_ms=round((time.perf_counter() - started) * 1000, 3), sqlstate=sqlstate)
+
+    async def _run_one(
+        self, statement: Statement, *, params: list[Any], max_rows: int, describe: bool, portal: Portal | None,
+        formats: tuple[int, ...] = (),
+    ) -> None:
         kind = statement.kind
         if kind is Kind.EMPTY:
             self.out.write(m.empty_query_response())
@@ -404,6 +473,56 @@ class Session(CursorCommands, SessionCommands):
         else:
             self._run_command(statement, describe)
 
+    # -- identity and access ------------------------------------------------------------------------
+
+    @property
+    def role(self) -> str | None:
+        """The role set with SET ROLE (None: the session user's own groups)."""
+        value = self.settings.get("role")
+        return None if value.lower() == "none" else value
+
+    @property
+    def current_user(self) -> str:
+        return self.role or self.user
+
+    def identity(self) -> Identity:
+        """Who queries: the session user, acting with its groups (or only the role SET ROLE chose)."""
+        entry = self.server.users.get(self.user)
+        groups = tuple(entry.groups) if entry is not None else ()
+        attributes = dict(entry.attributes) if entry is not None else {}
+        return Identity.of(self.user, (self.role,) if self.role else groups, attributes)
+
+    def access(self) -> Access:
+        """What this identity may see of the session's lens (cached per lens and identity)."""
+        assert self.lens is not None
+        identity = self.identity()
+        key = (self.lens.name, identity)
+        cached = self.server.access_cache.get(key)
+        if cached is None:
+            try:
+                cached = resolve_access(self.lens, identity)
+            except NoAccess:
+                raise SqlError(f'permission denied for database "{self.database}"', sqlstate="42501",
+                               detail="User does not have CONNECT privilege.") from None
+            self.server.access_cache[key] = cached
+        return cached
+
+    def _check_role(self, value: str) -> str:
+        """SET ROLE: ``none`` or a group the session user belongs to (PostgreSQL's rules: an unknown role
+        is 22023, one the user is not a member of 42501)."""
+        role = value.strip().strip("'\"")
+        if role.lower() == "none":
+            return "none"
+        entry = self.server.users.get(self.user)
+        mine = {g.lower() for g in (entry.groups if entry is not None else ())}
+        if role.lower() in mine or role.lower() == self.user.lower():
+            return role if role.lower() != self.user.lower() else "none"
+        known = {g.lower() for u in self.server.users.values() for g in u.groups} | {u.lower() for u in self.server.users}
+        if role.lower() not in known:
+            raise SqlError(f'role "{role}" does not exist', sqlstate="22023")
+        raise SqlError(f'permission denied to set role "{role}"', sqlstate="42501",
+                       hint=f"{self.user} may act as: {', '.join(sorted(mine)) or 'only itself'}")
+
     def lens_params(self) -> dict[str, str]:
         """``SET lens.month = 3`` values, for the lens's ``{{month:default}}`` snippet parameters."""
         return self.settings.lens_params()
@@ -417,9 +536,11 @@ class Session(CursorCommands, SessionCommands):
         and lens parameters (queries reading per-session values are never cached)."""
         assert statement.ast is not None and self.lens is not None
         params = self.lens_params()
+        access = self.access()
         key = None
         if not _reads_session_values(statement.ast):
-            key = (statement.text, self.lens.name, self.user, tuple(sorted(params.items())), self.server.backend.dialect)
+            key = (statement.text, self.lens.name, self.current_user, access.fingerprint, tuple(sorted(params.items())),
+                   self.server.backend.dialect)
             hit = REWRITE_CACHE.get(key)
             if hit is not None:
                 return hit
@@ -428,7 +549,7 @@ class Session(CursorCommands, SessionCommands):
         notices: list[tuple[str, str | None]] = []
         catalog = self.server.catalog
         schema = catalog.entity_types(self.lens) if catalog is not None else None
-        tree = rewrite(tree, self.lens, params=params, notes=notes, notices=notices, schema=schema)
+        tree = rewrite(tree, self.lens, params=params, notes=notes, notices=notices, schema=schema, access=access)
         declared = result_types(tree)
         tree = fix_pg_types(tree)  # after rewrite: result columns are already named from the client's SQL
         result = Compiled(render(tree, self.server.backend.dialect), tuple(notes), tuple(notices), declared)
@@ -438,6 +559,7 @@ class Session(CursorCommands, SessionCommands):
 
     async def _start_query(self, statement: Statement, params: list[Any], cursor: Any = None) -> pa.RecordBatchReader:
         assert statement.ast is not None
+        _check_parameter_numbers(statement)
         if count_params(statement.ast) > len(params):
             raise SqlError(f"there is no parameter ${len(params) + 1}", sqlstate="42P02",
                            hint="parameters are bound with the extended query protocol (Parse/Bind)")
@@ -446,7 +568,8 @@ class Session(CursorCommands, SessionCommands):
             statement = dataclasses.replace(statement, ast=tree)
         catalog = self.server.catalog
         if catalog is not None and catalog.handles(statement.ast):
-            return await self._guarded(self.catalog_cursor.execute, statement.ast, params or None, self.catalog_context())
+            values = [str(v) if isinstance(v, TypedText) else v for v in params]  # catalog values are plain
+            return await self._guarded(self.catalog_cursor.execute, statement.ast, values or None, self.catalog_context())
         constant = _constant_result(statement.ast)
         if constant is not None:  # `SELECT 1` health checks from pools: no engine round trip
             return constant
@@ -455,6 +578,7 @@ class Session(CursorCommands, SessionCommands):
             for message, hint in compiled.notices:
                 self.out.write(m.notice_response(m.error_fields("NOTICE", "00000", message, None, hint)))
         sql = compiled.sql
+        self._last_sql = sql
         log.debug("backend SQL: %s", sql)
         if cursor is not None:
             return declared_reader(await self._guarded(cursor.execute, sql, params or None), compiled.result_types)
@@ -469,19 +593,31 @@ class Session(CursorCommands, SessionCommands):
             self._shared_reader = None
 
     async def _guarded(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run a blocking engine call, honouring statement_timeout; errors come back as SqlErrors."""
+        """Run a blocking engine call, honouring statement_timeout; errors come back as SqlErrors.
+
+        When the timeout fires the query is interrupted and the worker is awaited before the error is
+        raised: the session's engine cursor is free again the moment the client reads the error."""
         timeout_ms = self.settings.statement_timeout_ms
         self._running = True
         try:
-            if timeout_ms > 0:
-                try:
-                    return await asyncio.wait_for(self._blocking(fn, *args), timeout_ms / 1000)
-                except asyncio.TimeoutError:
-                    self.cancel()
-                    raise QueryCanceled("canceling statement due to statement timeout") from None
-            return await self._blocking(fn, *args)
+            if timeout_ms <= 0:
+                return await self._blocking(fn, *args)
+            call = asyncio.ensure_future(self._blocking(fn, *args))
+            done, _ = await asyncio.wait({call}, timeout=timeout_ms / 1000)
+            if call in done:
+                return call.result()
+            self.cancel()
+            await asyncio.wait({call})
+            if not call.cancelled() and call.exception() is None:  # it finished just in time: no result wanted
+                self._close_result(call.result())
+            raise QueryCanceled("canceling statement due to statement timeout")
         finally:
             self._running = False
+
+    @staticmethod
+    def _close_result(result: Any) -> None:
+        if isinstance(result, pa.RecordBatchReader):
+            result.close()
 
     async def _open(self, portal: Portal) -> None:
         """Start the portal's query (named portals on their own engine cursor, so they outlive others)."""
@@ -505,6 +641,7 @@ class Session(CursorCommands, SessionCommands):
         limit = max_rows if max_rows > 0 else None
         sent, more = await self._stream(portal, limit, portal.result_formats)
         portal.rows_sent += sent
+        self._last_rows = portal.rows_sent
         if more:
             self.out.write(m.portal_suspended())
             return
@@ -578,7 +715,11 @@ class Session(CursorCommands, SessionCommands):
         compiled = self.compiled(statement)
         dialect = self.server.backend.dialect
         lines = [f"-- {note}" for note in compiled.notes]
-        lines += sqlglot.transpile(compiled.sql, read=dialect, write=dialect, pretty=True)[0].split("\n")
+        restricted = not self.access().unrestricted
+        if restricted:  # the engine SQL would name what the policy hides (columns, filters, masks)
+            lines.append("-- the engine's SQL is not shown under a data policy")
+        else:
+            lines += sqlglot.transpile(compiled.sql, read=dialect, write=dialect, pretty=True)[0].split("\n")
         if statement.analyze:
             started = time.perf_counter()
             reader = await self._guarded(self.cursor.execute, compiled.sql, None)
@@ -586,11 +727,12 @@ class Session(CursorCommands, SessionCommands):
             while (batch := await self._guarded(next_batch, reader)) is not None:
                 rows += batch.num_rows
             elapsed = (time.perf_counter() - started) * 1000
-            plan = await self._guarded(self.cursor.execute, f"EXPLAIN ANALYZE {compiled.sql}", None)
-            lines += ["", f"-- {dialect} plan:"]
-            while (batch := await self._guarded(next_batch, plan)) is not None:
-                for value in batch.column(batch.num_columns - 1).to_pylist():
-                    lines += str(value).rstrip("\n").split("\n")
+            if not restricted:
+                plan = await self._guarded(self.cursor.execute, f"EXPLAIN ANALYZE {compiled.sql}", None)
+                lines += ["", f"-- {dialect} plan:"]
+                while (batch := await self._guarded(next_batch, plan)) is not None:
+                    for value in batch.column(batch.num_columns - 1).to_pylist():
+                        lines += str(value).rstrip("\n").split("\n")
             lines += ["", f"Execution: {rows} rows in {elapsed:.3f} ms"]
         self._send_rows(["QUERY PLAN"], [[line] for line in lines], "EXPLAIN", describe)
 
@@ -603,6 +745,10 @@ class Session(CursorCommands, SessionCommands):
         if msg.statement and msg.statement in self.statements:
             raise SqlError(f'prepared statement "{msg.statement}" already exists', sqlstate="42P05")
         statement = statements[0]
+        try:
+            _check_parameter_numbers(statement)
+        except SqlError as err:
+            raise statement_error(err, statement) from None
         for oid in msg.param_types:
             if oid and oid not in pgtypes.BY_OID:
                 raise SqlError(f"type with OID {oid} is not supported", sqlstate="42704")
@@ -626,7 +772,7 @@ class Session(CursorCommands, SessionCommands):
         values = []
         for i, raw in enumerate(msg.params):
             fmt = formats[i] if len(formats) > 1 else (formats[0] if formats else 0)
-            values.append(decode_param(raw, prepared.param_types[i], fmt))
+            values.append(decode_param(raw, prepared.param_types[i], fmt, i))
         self._drop_portal(msg.portal)
         self.portals[msg.portal] = Portal(msg.portal, prepared, values, msg.result_formats)
         self.out.write(m.bind_complete())
@@ -760,23 +906,32 @@ def _fetch_encoded(
     return data, batch.num_rows, leftover, exhausted
 
 
+def _is_sync(msg: object) -> bool:
+    """A Sync, or what was meant as one (a Sync with a body is reported, then still ends the batch)."""
+    return isinstance(msg, m.Sync) or isinstance(msg, MalformedMessage) and msg.tag == m.SYNC
+
+
+_MAX_PARAMETERS = 65535  # the protocol counts parameters in an int16
+
+
+def _check_parameter_numbers(statement: Statement) -> None:
+    """``$0`` (or a number past what Bind can carry) is 42P02, as PostgreSQL answers at Parse."""
+    if statement.ast is None:
+        return
+    for node in statement.ast.find_all(exp.Parameter, exp.Placeholder):
+        number = param_number(node)
+        if number is not None and not 1 <= number <= _MAX_PARAMETERS:
+            start = node.meta.get("start")
+            position = None if start is None else start + 1  # query-relative, as rewriter errors are
+            raise SqlError(f"there is no parameter ${number}", sqlstate="42P02", position=position)
+
+
 def _reads_session_values(ast: exp.Expression) -> bool:
     """Queries whose rewrite embeds per-session values (pid, settings) must not be shared via the cache."""
     return any(
         isinstance(n, exp.Anonymous) and n.name.lower() in ("pg_backend_pid", "current_setting", "set_config")
         for n in ast.walk()
     )
-
-
-def _parse_options(options: str) -> dict[str, str]:
-    """``options=-c search_path=x -c statement_timeout=5s`` from the startup packet."""
-    out: dict[str, str] = {}
-    parts = options.replace("--", "-c ").split()
-    for i, part in enumerate(parts):
-        if part == "-c" and i + 1 < len(parts) and "=" in parts[i + 1]:
-            k, v = parts[i + 1].split("=", 1)
-            out[k.replace("-", "_")] = v
-    return out
 
 
 def _negotiate_protocol_version(minor: int, unknown: list[str]) -> bytes:

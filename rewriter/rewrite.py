@@ -25,6 +25,7 @@ grain), so a measure never depends on which other entities the query joins.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 from dataclasses import dataclass, field
 
@@ -36,7 +37,6 @@ from rewriter.errors import (
     AmbiguousColumn,
     FeatureNotSupported,
     GroupingError,
-    InsufficientPrivilege,
     SqlError,
     UndefinedColumn,
     UndefinedTable,
@@ -46,26 +46,18 @@ from rewriter.expand import (
     RUNNING_TOTAL_META,
     Expander,
     accumulate,
-    entity_source,
     expand_pair,
 )
+from rewriter.functions import check_calls, check_engine_bound
 from rewriter.join_groups import flatten_join_groups
 from rewriter.join_specs import UsingColumn, read_join_specs
 from rewriter.joins import JoinNode, JoinTree, build_tree, conjuncts
 from rewriter.lens import Entity, Lens, Measure, Member
 from rewriter.naming import postgres_column_name
 from rewriter.plan import MEASURE_META, plan_aggregate
+from rewriter.policy import EVERYTHING, Access, visible_entities
 
 LENS_SCHEMAS = ("", "public")
-# Table functions a client may use: they compute, they read nothing.
-ALLOWED_TABLE_FUNCTIONS = frozenset({"generate_series", "unnest", "range"})
-# Scalar functions that would reveal or reach the engine rather than compute.
-_DENIED_FUNCTION_PREFIXES = (
-    "read_", "glob", "duckdb_", "pragma_", "getenv", "query", "sniff_", "parquet_", "iceberg_", "delta_",
-    "sqlite_", "postgres_", "mysql_", "load", "install", "which_secret", "icu_", "checkpoint", "force_",
-    "enable_", "disable_", "arrow_scan", "seq_scan", "index_scan", "test_", "json_execute", "getvariable",
-    "current_setting", "set_variable",
-)
 
 
 @dataclass
@@ -76,6 +68,13 @@ class Binding:
     alias: str
     table: exp.Table
     expander: Expander
+
+    def member(self, name: str) -> Member | None:
+        """The member the client may name (a member the access denies is as absent as an unknown one)."""
+        member = self.entity.member(name)
+        if member is None or not self.expander.access.member_visible(self.entity.name, member.name):
+            return None
+        return member
 
 
 @dataclass
@@ -88,6 +87,7 @@ class _ScopeState:
     expanders: dict[str, Expander] = field(default_factory=dict)  # by lower-case alias, incl. intermediates
     using: dict[str, UsingColumn] = field(default_factory=dict)  # JOIN … USING columns, by lower-case name
     params: dict[str, str] = field(default_factory=dict)
+    access: Access = EVERYTHING
 
 
 def rewrite(
@@ -98,6 +98,7 @@ def rewrite(
     notes: list[str] | None = None,
     notices: list[tuple[str, str | None]] | None = None,
     schema: postgres.EntityTypes | None = None,
+    access: Access = EVERYTHING,
 ) -> exp.Expression:
     """Rewrite a parsed client query over ``lens``; returns a new tree ready to render for the backend.
 
@@ -105,16 +106,19 @@ def rewrite(
     for ``{{month:default}}`` placeholders in the lens's snippets. ``notes`` receives a line per join the
     rewriter chose (for EXPLAIN); ``notices`` a (message, hint) per choice the client should hear about (a NOTICE).
     ``schema`` gives entity column types (entity -> member -> type) for the PostgreSQL semantics rules
-    (``rewriter.postgres``).
+    (``rewriter.postgres``). ``access`` is what the querying identity may see (``rewriter.policy``):
+    entities and members it may not see are as absent as unknown ones, row filters are part of every
+    entity's row source and masked members are masked wherever they appear.
     """
     tree = expression.copy()
+    check_calls(tree)  # the router already checked the client's spelling; this guards direct callers
+    check_engine_bound(tree)
     for select in list(tree.find_all(exp.Select)):
         flatten_join_groups(select)
-    _check_functions(tree)
     postgres.fold_identifiers(tree)
     _name_projections(tree)
     tree = postgres.prepare(tree, _member_types(lens, schema))
-    states = [_bind_scope(scope, lens, params or {}) for scope in traverse_scope(tree)]
+    states = [_bind_scope(scope, lens, params or {}, access) for scope in traverse_scope(tree)]
     by_select = {id(s.scope.expression): s for s in states}
     for state in states:
         if isinstance(state.scope.expression, exp.Select):
@@ -162,8 +166,8 @@ def _entity_for_table(table: exp.Table, lens: Lens) -> Entity | None:
     return lens.entity(table.name)
 
 
-def _bind_scope(scope: Scope, lens: Lens, params: dict[str, str]) -> _ScopeState:
-    state = _ScopeState(scope, params=params)
+def _bind_scope(scope: Scope, lens: Lens, params: dict[str, str], access: Access) -> _ScopeState:
+    state = _ScopeState(scope, params=params, access=access)
     selected = {name: source for name, (_, source) in scope.selected_sources.items()}
     for name, source in selected.items():
         if not isinstance(source, exp.Table):
@@ -174,14 +178,14 @@ def _bind_scope(scope: Scope, lens: Lens, params: dict[str, str]) -> _ScopeState
             state.other_sources[name] = source
             continue
         entity = _entity_for_table(source, lens)
-        if entity is None:
+        if entity is None or not access.entity_visible(entity.name):  # a denied entity is no entity at all
             raise UndefinedTable(
                 f'relation "{source.sql("postgres")}" does not exist',
-                hint=_suggest(source.name, [e.name for e in lens.entities], "the lens's tables are"),
+                hint=_suggest(source.name, [e.name for e in visible_entities(lens, access)], "the lens's tables are"),
                 position=_position(source.this),
             )
         alias = source.alias_or_name
-        state.bindings.append(Binding(entity, alias, source, Expander(lens, entity, alias, params)))
+        state.bindings.append(Binding(entity, alias, source, Expander(lens, entity, alias, params, state.access)))
     state.expanders = {b.alias.lower(): b.expander for b in state.bindings}
     if len(state.bindings) > 1:
         state.tree = _join_tree(state, lens)
@@ -189,35 +193,8 @@ def _bind_scope(scope: Scope, lens: Lens, params: dict[str, str]) -> _ScopeState
 
 
 def _check_table_function(table: exp.Table) -> None:
-    fn = table.this
-    if isinstance(fn, exp.GenerateSeries | exp.ExplodingGenerateSeries | exp.Unnest):
-        return
-    name = (fn.name if isinstance(fn, exp.Anonymous) else fn.sql_name() if isinstance(fn, exp.Func) else "").lower()
-    if name not in ALLOWED_TABLE_FUNCTIONS or is_denied_function(name):
-        raise InsufficientPrivilege(
-            f"permission denied for function {name or fn.sql('postgres')}",
-            hint="clients may read lens tables only",
-        )
-
-
-def is_denied_function(name: str) -> bool:
-    """Functions that read files, reach the engine's internals or change it: never available to clients."""
-    return name.lower().startswith(_DENIED_FUNCTION_PREFIXES)
-
-
-def _check_functions(tree: exp.Expression) -> None:
-    for node in tree.find_all(exp.Func):
-        if isinstance(node, exp.Anonymous):
-            name = node.name.lower()
-        elif isinstance(node, exp.ReadCSV | exp.ReadParquet):
-            name = "read_csv" if isinstance(node, exp.ReadCSV) else "read_parquet"
-        else:
-            continue
-        if is_denied_function(name):
-            raise InsufficientPrivilege(
-                f"permission denied for function {name}",
-                hint="clients may read lens tables only; engine and file functions are not available",
-            )
+    """A function in FROM is a call like any other: PostgreSQL's functions only (``rewriter.functions``)."""
+    check_calls(table)
 
 
 # -- step 2: name ---------------------------------------------------------------------------------------
@@ -299,17 +276,17 @@ def _lookup(
     if qualifier:
         for binding in _visible_bindings(state, by_select):
             if binding.alias.lower() == qualifier.lower():
-                member = binding.entity.member(name)
+                member = binding.member(name)
                 if member is None:
-                    raise _unknown_column(column, binding.entity, qualified=True)
+                    raise _unknown_column(column, binding, qualified=True)
                 return binding, member
         return None  # a non-lens source (CTE, derived table) or an outer one: left as written
     merged = state.using.get(name.lower())
     if merged is not None:  # JOIN … USING (x): an unqualified x is the left side's (the right's for RIGHT)
         wanted = merged.right if merged.side == "RIGHT" else merged.left
         binding = next(b for b in state.bindings if b.alias.lower() == wanted)
-        return binding, binding.entity.member(name)  # type: ignore[return-value]
-    candidates = [(b, b.entity.member(name)) for b in state.bindings]
+        return binding, binding.member(name)  # type: ignore[return-value]
+    candidates = [(b, b.member(name)) for b in state.bindings]
     found = [(b, m) for b, m in candidates if m is not None]
     if len(found) > 1:
         raise AmbiguousColumn(
@@ -328,11 +305,11 @@ def _lookup(
             return None
     outer = [b for b in _visible_bindings(state, by_select) if b not in state.bindings]
     for binding in outer:
-        member = binding.entity.member(name)
+        member = binding.member(name)
         if member is not None:
             return binding, member
     if state.bindings:
-        raise _unknown_column(column, state.bindings[0].entity, qualified=False)
+        raise _unknown_column(column, state.bindings[0], qualified=False)
     if not state.other_sources and not outer:
         raise UndefinedColumn(f'column "{name}" does not exist', position=_position(column.this))
     return None
@@ -358,11 +335,12 @@ def _in_output_clause(column: exp.Column) -> bool:
     return column.find_ancestor(exp.Order, exp.Group, exp.Having) is not None
 
 
-def _unknown_column(column: exp.Column, entity: Entity, *, qualified: bool) -> SqlError:
+def _unknown_column(column: exp.Column, binding: Binding, *, qualified: bool) -> SqlError:
     shown = f"{column.table}.{column.name}" if qualified else column.name
+    visible = [m.name for m in binding.entity.members if binding.member(m.name) is not None]
     return UndefinedColumn(
         f'column "{shown}" does not exist',
-        hint=_suggest(column.name, [m.name for m in entity.members], f"{entity.name} has"),
+        hint=_suggest(column.name, visible, f"{binding.entity.name} has"),
         position=_position(column.this),
     )
 
@@ -460,7 +438,8 @@ def _expand_stars(state: _ScopeState) -> None:
             if star_of and binding.alias.lower() != star_of.lower():
                 continue
             for member in binding.entity.members:
-                if isinstance(member, Measure) or member.hidden or member.name.lower() in merged:
+                if isinstance(member, Measure) or member.hidden or member.name.lower() in merged \
+                        or binding.member(member.name) is None:
                     continue
                 col = exp.column(exp.to_identifier(member.name), table=exp.to_identifier(binding.alias))
                 projections.append(exp.alias_(col, member.name, quoted=True))
@@ -553,7 +532,7 @@ def _window_rolling_measures(state: _ScopeState) -> None:
             conditions.append(rename(where.this))
         e = binding.expander
         inner = exp.Select(expressions=[rename(node)])
-        inner.set("from_", exp.From(this=entity_source(e.lens, e.entity, inner_alias, e.params)))
+        inner.set("from_", exp.From(this=e.other(e.entity, inner_alias).plain_source()))
         inner.set("where", exp.Where(this=exp.and_(*conditions)))
         node.replace(exp.Subquery(this=inner))
 
@@ -604,7 +583,7 @@ def _suggest(name: str, choices: list[str], intro: str) -> str | None:
 def _join_tree(state: _ScopeState, lens: Lens) -> JoinTree:
     """Connect the scope's entities: explicit ON conditions first, the lens's rule for the rest."""
     select = state.scope.expression
-    entities = {b.alias.lower(): b.entity for b in state.bindings}
+    entities = {b.alias.lower(): _visible_view(b.entity, state.access) for b in state.bindings}
     specs, state.using = read_join_specs(select, entities, lens)
     counter = iter(range(1, 1000))
     taken = {b.alias.lower() for b in state.bindings} | {n.lower() for n in state.other_sources}
@@ -622,8 +601,17 @@ def _join_tree(state: _ScopeState, lens: Lens) -> JoinTree:
         if node.alias.lower() not in state.expanders:
             entity = lens.entity(node.entity)
             assert entity is not None
-            state.expanders[node.alias.lower()] = Expander(lens, entity, node.alias, state.params)
+            state.expanders[node.alias.lower()] = Expander(lens, entity, node.alias, state.params, state.access)
     return tree
+
+
+def _visible_view(entity: Entity, access: Access) -> Entity:
+    """The entity as the identity sees it (denied members removed), for reading the client's joins."""
+    if access.unrestricted:
+        return entity
+    keep = lambda ms: tuple(m for m in ms if access.member_visible(entity.name, m.name))  # noqa: E731
+    return dataclasses.replace(entity, fields=keep(entity.fields), dimensions=keep(entity.dimensions),
+                               measures=keep(entity.measures))
 
 
 def _plan_joined_scope(state: _ScopeState, lens: Lens) -> None:
@@ -648,8 +636,8 @@ def _plan_joined_scope(state: _ScopeState, lens: Lens) -> None:
         declaring, target = (parent, node) if node.forward else (node, parent)
         d_exp, t_exp = state.expanders[declaring.alias.lower()], state.expanders[target.alias.lower()]
         cond: exp.Expression = exp.EQ(
-            this=d_exp.row_expression(_member(d_exp.entity, rel.field)),
-            expression=t_exp.row_expression(_member(t_exp.entity, rel.target_field)),
+            this=d_exp.raw_expression(_member(d_exp.entity, rel.field)),
+            expression=t_exp.raw_expression(_member(t_exp.entity, rel.target_field)),
         )
         if rel.extra_condition is not None:
             cond = exp.and_(cond, expand_pair(rel.extra_condition, d_exp, t_exp))
@@ -658,7 +646,7 @@ def _plan_joined_scope(state: _ScopeState, lens: Lens) -> None:
 
     def primary_key(alias: str) -> list[exp.Expression]:
         expander = state.expanders[alias.lower()]
-        return [expander.row_expression(_member(expander.entity, k)) for k in expander.entity.primary_key]
+        return [expander.raw_expression(_member(expander.entity, k)) for k in expander.entity.primary_key]
 
     tree_aliases = {n.alias.lower() for n in tree.nodes}
     joins = [j for j in select.args.get("joins") or [] if not (

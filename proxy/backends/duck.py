@@ -21,6 +21,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from proxy.wire.params import TypedText
 from rewriter.errors import SqlError
 
 DIALECT = "duckdb"
@@ -69,7 +70,7 @@ class Cursor:
 
     def execute(self, sql: str, params: Sequence[object] | None = None) -> pa.RecordBatchReader:
         try:
-            rel = self._cur.sql(sql, params=list(params) if params else None)
+            rel = self._cur.sql(sql, params=[_engine_value(p) for p in params] if params else None)
             if rel is None:  # not a query: nothing to stream
                 return pa.RecordBatchReader.from_batches(pa.schema([]), [])
             return rel.to_arrow_reader(BATCH_ROWS)
@@ -86,6 +87,15 @@ class Cursor:
             pass
 
 
+def _engine_value(value: object) -> object:
+    """A parameter for DuckDB: a value Python cannot hold (``infinity``, year 10000) goes as typed text."""
+    if isinstance(value, TypedText):
+        from duckdb.value.constant import Value
+
+        return Value(value.text, duckdb.sqltype(value.type_name))
+    return value
+
+
 def next_batch(reader: pa.RecordBatchReader) -> pa.RecordBatch | None:
     """The next batch of a running query, or None at the end; DuckDB errors become SqlErrors."""
     try:
@@ -94,7 +104,7 @@ def next_batch(reader: pa.RecordBatchReader) -> pa.RecordBatch | None:
         return None
     except duckdb.Error as e:
         raise translate_error(e) from None
-    except pa.ArrowInvalid as e:  # DuckDB errors surfacing through the Arrow stream
+    except (pa.ArrowInvalid, OSError) as e:  # DuckDB errors (an interrupt: OSError) through the Arrow stream
         raise _from_message(str(e)) from None
 
 
