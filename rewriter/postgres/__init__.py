@@ -41,6 +41,7 @@ RULES: tuple[Callable[[exp.Expression], exp.Expression], ...] = (
     functions.date_trunc_of_date,
     functions.timestamptz_results,
     functions.numeric_powers,
+    functions.numeric_transcendental,
     functions.float_marks,
 )
 

@@ -142,6 +142,33 @@ def numeric_powers(node: exp.Expression) -> exp.Expression:
     return node
 
 
+def numeric_transcendental(node: exp.Expression) -> exp.Expression:
+    """ln, log, exp, sqrt and powers with a fractional exponent over numerics are numeric (two-argument log
+    always: PostgreSQL has no float8 version): ``meta["pg_numeric_fn"]`` names the function for a renderer."""
+    def numeric(arg: exp.Expression | None) -> bool:
+        return arg is not None and is_decimal(arg)
+
+    kind = None
+    if isinstance(node, exp.Ln | exp.Exp | exp.Sqrt) and numeric(node.this):
+        kind = type(node).__name__.lower()
+    elif isinstance(node, exp.Log):
+        base, value = node.this, node.expression
+        if node.meta.get("pg_name") == "log10":  # parsed as log(10, x)
+            kind = "log" if numeric(value) else None
+        elif value is None and numeric(base):
+            kind = "log10"
+        elif value is not None and not (is_float(base) or is_float(value)):
+            kind = "log"
+    elif isinstance(node, exp.Pow) and node.meta.get("pg_numeric_power"):
+        exponent = node.expression
+        if not (isinstance(exponent, exp.Literal) and exponent.is_int):
+            kind = "power"
+    if kind is not None:
+        node.meta["pg_numeric_fn"] = kind
+        node.type = exp.DataType.build("DECIMAL")
+    return node
+
+
 def numeric_functions(node: exp.Expression) -> exp.Expression:
     """Types and facts of numeric functions: trim_scale and to_number are numeric; scale(x) of a value whose
     display scale is the same on every row is that constant; to_hex of an int4 prints 32 bits."""

@@ -32,6 +32,7 @@ from rewriter.render.duckdb_numeric import (
     numeric_integer_division,
     numeric_power,
     output_scales,
+    transcendental,
 )
 from rewriter.render.duckdb_templates import to_char_date, to_char_number
 
@@ -425,7 +426,7 @@ def _quotients(node: exp.Expression) -> exp.Expression:
 
 
 TRANSFORMS = (
-    _quotients, numeric_integer_division, numeric_power, numeric_casts, like_escape, case_mapping, current_values,
+    _quotients, numeric_integer_division, numeric_power, transcendental, numeric_casts, like_escape, case_mapping, current_values,
     character_casts, float_division, float_text, float_round, extract_types, similar_to, format_function,
     substrings, date_trunc_units, width_bucket, renamed_functions, to_char, regexp_matches, json_text,
 )

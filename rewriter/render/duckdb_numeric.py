@@ -147,6 +147,10 @@ def mark_quotients(tree: exp.Expression) -> None:
             if scale is not None:  # rendered with the tree: an expression over the argument's copies
                 node.meta["pg_scale_of"] = scale
             continue
+        if node.meta.get("pg_numeric_fn") and "pg_arg_scale" not in node.meta:
+            scales = [display_scale(a, let) for a in (node.this, node.expression) if isinstance(a, exp.Expression)]
+            node.meta["pg_arg_scale"] = max((sc for sc in scales if isinstance(sc, int)), default=0)
+            continue
         if isinstance(node, exp.IntDiv) and node.meta.get("pg_numeric_intdiv") is not None:
             node.meta["pg_intdiv_scale"] = max(container_scale(node.this), container_scale(node.expression))
             continue
@@ -328,6 +332,65 @@ def numeric_power(node: exp.Expression) -> exp.Expression:
     for _ in range(n - 1):
         out = exp.Mul(this=out, expression=base.copy())
     return exp.Paren(this=out)
+
+
+def transcendental(node: exp.Expression) -> exp.Expression:
+    """numeric ln, log, exp, sqrt and fractional powers: computed in float8 (their last digits may differ from
+    PostgreSQL's exact computation), shown at the scale PostgreSQL picks from its estimate of the result's
+    decimal weight (ln_var, log_var, exp_var, power_var: 16 significant digits; sqrt_var: from the argument's
+    base-10000 weight), never below the arguments' scales; log and sqrt of what they refuse raise 2201E/2201F."""
+    kind = node.meta.get("pg_numeric_fn")
+    if kind is None or node.meta.get("pg_rendered"):
+        return node
+    double = exp.DataType.build("DOUBLE")
+    args = [exp.Cast(this=a, to=double) for a in (node.this, node.expression) if isinstance(a, exp.Expression)]
+    if kind == "ln":
+        value = _fn("LN", args[0])
+    elif kind == "log10":
+        value = _fn("LOG10", args[0])
+    elif kind == "log":  # log10 ratios are exact for powers of ten
+        value = exp.Div(this=_fn("LOG10", args[1]), expression=_fn("LOG10", args[0]))
+    elif kind == "exp":
+        value = _fn("EXP", args[0])
+    elif kind == "sqrt":
+        value = _fn("SQRT", args[0])
+    else:
+        value = _fn("POW", args[0], args[1])
+    floor_scale = node.meta.get("pg_arg_scale", 0)
+
+    def trunc_log10(x: exp.Expression) -> exp.Expression:  # (int) log10(|x|), 0 for 0
+        return exp.Case(ifs=[exp.If(this=exp.EQ(this=x, expression=_n(0)), true=_n(0))],
+                        default=_fn("TRUNC", _fn("LOG10", exp.Abs(this=x.copy()))))
+
+    def body(v: exp.Expression) -> exp.Expression:
+        if kind == "sqrt":  # 16 - ((weight + 1) * 4 / 2 - 1), weight: the argument's base-10000 weight
+            weight = _fn("FLOOR", exp.Div(this=_fn("FLOOR", _fn("LOG10", args[0].copy())), expression=_n(4)))
+            estimate = exp.Sub(this=_n(16), expression=exp.Paren(this=exp.Sub(
+                this=exp.IntDiv(this=exp.Mul(this=exp.Paren(this=exp.Add(this=weight, expression=_n(1))),
+                                             expression=_n(4)), expression=_n(2)), expression=_n(1))))
+        elif kind == "ln":
+            estimate = exp.Sub(this=_n(16), expression=trunc_log10(v.copy()))
+        elif kind in ("log", "log10"):
+            base = _fn("LN", args[0].copy()) if kind == "log" else _fn("LN", exp.Literal.number(10))
+            target = _fn("LN", args[-1].copy())
+            estimate = exp.Sub(this=_n(16), expression=exp.Paren(
+                this=exp.Sub(this=trunc_log10(target), expression=trunc_log10(base))))
+        else:
+            estimate = exp.Sub(this=_n(16), expression=trunc_log10(v.copy()))
+        scale = _int(_fn("GREATEST", estimate, _n(floor_scale), _n(0)))
+        return _fn("PRINTF", _s("%.*f"), scale, v)
+
+    text = let(value, "_pg_f", body)
+    guard = args[-1].copy() if kind in ("ln", "log", "log10", "sqrt") else None
+    if guard is not None:
+        problem = exp.LT(this=guard, expression=_n(0)) if kind == "sqrt" else exp.LTE(this=guard, expression=_n(0))
+        message = "2201F: cannot take square root of a negative number" if kind == "sqrt" else \
+            "2201E: cannot take logarithm of a negative number"
+        text = exp.Case(ifs=[exp.If(this=problem, true=_fn("ERROR", _s(message)))], default=text)
+    out = exp.Cast(this=text, to=decimal_type(DIV_SCALE))
+    out.meta[TEXT] = True
+    out.meta["pg_rendered"] = True
+    return out
 
 
 def numeric_division(node: exp.Expression, render: Callable[[exp.Expression], exp.Expression]) -> exp.Expression:
