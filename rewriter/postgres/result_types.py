@@ -55,13 +55,21 @@ def _query_types(query: exp.Expression, scope: Scope) -> tuple[Declared | None, 
         right = _query_types(query.right, _branch_scope(scope, query.right))
         if len(left) != len(right):
             return ()
-        return tuple(_agree([a, b]) for a, b in zip(left, right, strict=True))
+        return tuple(_union(a, b) for a, b in zip(left, right, strict=True))
     if not isinstance(query, exp.Select):
         return ()
     if any(isinstance(p, exp.Star) or (isinstance(p, exp.Column) and isinstance(p.this, exp.Star))
            for p in query.expressions):
         return ()
     return tuple(declared_type(p, scope) for p in query.expressions)
+
+
+def _union(a: Declared | None, b: Declared | None) -> Declared | None:
+    """A set operation's column: the branches' common type; numeric when one branch is numeric (the others
+    integers, which PostgreSQL converts; a text branch is refused before anything runs)."""
+    if _NUMERIC in (a, b) and (a is None or b is None or a[0] == b[0]):
+        return _NUMERIC
+    return _agree([a, b])
 
 
 def _branch_scope(scope: Scope, branch: exp.Expression) -> Scope:

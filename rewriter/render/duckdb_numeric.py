@@ -438,22 +438,79 @@ def float_text(value: exp.Expression) -> exp.Expression:
 # -- result columns -----------------------------------------------------------------------------------------
 
 
-def output_scales(tree: exp.Expression) -> list[tuple[exp.Select, int, Scale]]:
-    """(select, position, display scale) of each numeric result column of ``tree`` (computed on the
-    client's nodes, before rendering)."""
-    if not isinstance(tree, exp.Select):
+_AS_TEXT = "pg_as_text"  # a scale marker: this column is sent as its value's own text (a set operation's branch)
+Outputs = list[tuple[exp.Select, int, "Scale | str"]]
+
+
+def output_scales(tree: exp.Expression) -> Outputs:
+    """(select, position, display scale) of each numeric result column of ``tree`` (computed on the client's
+    nodes, before rendering). For a set operation, the columns of each branch: when the branches' scales
+    differ, every branch sends its own text (PostgreSQL keeps each value's scale across UNION)."""
+    if isinstance(tree, exp.Select):
+        return [(tree, i, scale) for i, scale in _numeric_columns(tree).items()]
+    if not isinstance(tree, exp.SetOperation):
         return []
-    out: list[tuple[exp.Select, int, Scale]] = []
-    for i, projection in enumerate(tree.expressions):
-        node = projection.this if isinstance(projection, exp.Alias) else projection
-        value = node.this if isinstance(node, exp.Window) else node
-        if is_decimal(value) and not is_float(value):
-            out.append((tree, i, display_scale(node, let)))
+    leaves = _leaves(tree)
+    if not leaves or len({len(leaf.expressions) for leaf in leaves}) != 1:
+        return []
+    out: Outputs = []
+    per_leaf = [_numeric_columns(leaf) for leaf in leaves]
+    for i in range(len(leaves[0].expressions)):
+        scales = [columns.get(i, _scale_of(leaf, i)) for leaf, columns in zip(leaves, per_leaf, strict=True)]
+        if not any(i in columns for columns in per_leaf) or any(_is_float(leaf, i) for leaf in leaves):
+            continue
+        if len(set(map(repr, scales))) == 1 and isinstance(scales[0], int):
+            out += [(leaf, i, scales[0]) for leaf in leaves]
+            continue
+        # every branch as text: a constant scale too (as a literal), or the engine would unify the branches
+        out += [(leaf, i, _AS_TEXT if scale is None else _n(scale) if isinstance(scale, int) else scale)
+                for leaf, scale in zip(leaves, scales, strict=True)]
+        _sort_set_by_value(tree, leaves[0], i)
     return out
 
 
-def format_outputs(outputs: list[tuple[exp.Select, int, Scale]],
-                   render: Callable[[exp.Expression], exp.Expression]) -> None:
+def _numeric_columns(select: exp.Select) -> dict[int, Scale]:
+    out: dict[int, Scale] = {}
+    for i, projection in enumerate(select.expressions):
+        node = projection.this if isinstance(projection, exp.Alias) else projection
+        value = node.this if isinstance(node, exp.Window) else node
+        if is_decimal(value) and not is_float(value):
+            out[i] = display_scale(node, let)
+    return out
+
+
+def _scale_of(select: exp.Select, i: int) -> Scale:
+    node = select.expressions[i]
+    return display_scale(node.this if isinstance(node, exp.Alias) else node, let)
+
+
+def _is_float(select: exp.Select, i: int) -> bool:
+    node = select.expressions[i]
+    return is_float(node.this if isinstance(node, exp.Alias) else node)
+
+
+def _leaves(query: exp.Expression) -> list[exp.Select]:
+    if isinstance(query, exp.Subquery):
+        return _leaves(query.this)
+    if isinstance(query, exp.SetOperation):
+        return _leaves(query.left) + _leaves(query.right)
+    return [query] if isinstance(query, exp.Select) else []
+
+
+def _sort_set_by_value(tree: exp.SetOperation, first: exp.Select, index: int) -> None:
+    """The set operation's ORDER BY items naming column ``index`` sort by its numeric value, not its text."""
+    order = tree.args.get("order")
+    projection = first.expressions[index]
+    name = projection.alias_or_name
+    for item in order.expressions if order is not None else []:
+        term = item.this if isinstance(item, exp.Ordered) else item
+        named = isinstance(term, exp.Column) and not term.table and term.name == name
+        positional = isinstance(term, exp.Literal) and term.is_int and int(term.name) == index + 1
+        if named or positional:
+            term.replace(exp.Cast(this=exp.column(name, quoted=True), to=decimal_type(DIV_SCALE)))
+
+
+def format_outputs(outputs: Outputs, render: Callable[[exp.Expression], exp.Expression]) -> None:
     """Give each numeric result column its display scale: a cast when it is the same for every value, the
     value's text otherwise (a quotient's own exact text)."""
     for select, i, scale in outputs:
@@ -469,6 +526,8 @@ def format_outputs(outputs: list[tuple[exp.Select, int, Scale]],
             continue  # DISTINCT compares values, and ORDER BY must name the select list: keep the value
         if node.meta.get(TEXT):
             text = node.this
+        elif scale == _AS_TEXT:
+            text = _varchar(node.copy())
         else:
             values = {"t": _varchar(node.copy()), "d": render(scale)}  # type: ignore[arg-type]
             text = let_all(values, "_pg_o", lambda v: scaled_text(v["t"], v["d"]))
