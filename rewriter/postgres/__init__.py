@@ -16,6 +16,7 @@ from sqlglot import exp
 
 from rewriter.bottom_up import bottom_up
 from rewriter.postgres import arithmetic, coercion, functions
+from rewriter.postgres.display_scale import mark_values_scales
 from rewriter.postgres.errors import check_errors
 from rewriter.postgres.names import check_quoted_names, fold_identifiers, values_column_names
 from rewriter.postgres.ordering import explicit_null_ordering
@@ -60,6 +61,7 @@ def prepare(tree: exp.Expression, schema: EntityTypes | None = None) -> exp.Expr
 
     tree = bottom_up(tree, apply)
     check_errors(tree)
+    mark_values_scales(tree)
     return tree
 
 def keep_type(new: exp.Expression, old: exp.Expression) -> exp.Expression:

@@ -352,3 +352,42 @@ def _float_text_scale(text: exp.Expression) -> exp.Expression:
     shift = exp.Case(ifs=[exp.If(this=exp.EQ(this=exponent, expression=exp.Literal.string("")), true=_n(0))],
                      default=exp.Cast(this=exponent.copy(), to=exp.DataType.build("INT")))
     return _fn("GREATEST", exp.Sub(this=text_scale(mantissa), expression=shift), _n(0))
+
+
+# -- VALUES lists ------------------------------------------------------------------------------------------
+
+
+def mark_values_scales(tree: exp.Expression) -> None:
+    """A column read from a VALUES list of numeric constants with different scales (``VALUES (1), (2.5)``)
+    shows each row's own scale: its display scale is looked up from its value (``meta["pg_display_scale"]``:
+    CASE x WHEN 1 THEN 0 WHEN 2.5 THEN 1 END)."""
+    from sqlglot.optimizer.scope import Scope, traverse_scope
+
+    for scope in traverse_scope(tree):
+        for column in scope.columns:
+            source = scope.sources.get(column.table) if column.table else (
+                next(iter(scope.sources.values())) if len(scope.sources) == 1 else None)
+            if isinstance(source, Scope) and isinstance(source.expression, exp.Values):
+                lookup = _values_lookup(source.expression, column)
+                if lookup is not None:
+                    column.meta["pg_display_scale"] = lookup
+
+
+def _values_lookup(values: exp.Values, column: exp.Column) -> exp.Expression | None:
+    alias = values.args.get("alias")
+    names = [c.name for c in alias.columns] if isinstance(alias, exp.TableAlias) else []
+    if column.name not in names:
+        return None
+    index = names.index(column.name)
+    cells = [row.expressions[index] for row in values.expressions if isinstance(row, exp.Tuple)]
+    scales: dict[str, int] = {}
+    for cell in cells:
+        if isinstance(cell, exp.Null):
+            continue
+        if not (isinstance(cell, exp.Literal) and not cell.is_string):
+            return None
+        scales.setdefault(cell.name, literal_scale(cell.name))
+    if len(set(scales.values())) < 2:
+        return None
+    return exp.Case(ifs=[exp.If(this=exp.EQ(this=column.copy(), expression=exp.Literal.number(v)), true=_n(d))
+                         for v, d in scales.items()], default=_n(max(scales.values())))
