@@ -32,6 +32,7 @@ from rewriter.render.duckdb_numeric import (
     numeric_integer_division,
     numeric_power,
     output_scales,
+    quotient_scales,
     transcendental,
 )
 from rewriter.render.duckdb_templates import to_char_date, to_char_number
@@ -422,7 +423,8 @@ def to_char(node: exp.Expression) -> exp.Expression:
 
 def _quotients(node: exp.Expression) -> exp.Expression:
     out = numeric_division(node, render_tree)
-    return numeric_avg(node, render_tree) if out is node else out
+    out = numeric_avg(node, render_tree) if out is node else out
+    return quotient_scales(node, render_tree) if out is node else out
 
 
 TRANSFORMS = (

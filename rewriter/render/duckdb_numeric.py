@@ -20,6 +20,7 @@ so the SQL stays linear in the size of the client's expression.
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
 
 from sqlglot import exp
 
@@ -28,7 +29,6 @@ from rewriter.postgres.display_scale import (
     digits_quotient_scale,
     display_scale,
     literal_scale,
-    quotient_scale,
 )
 from rewriter.postgres.types import is_decimal, is_float, is_integer
 
@@ -38,6 +38,7 @@ UNKNOWN_NUMERIC_SCALE = 16  # ::numeric of text or of a parameter
 MAX_SCALE = 38
 QUOTIENT = "pg_quotient"  # meta on Div/Avg: (container scale of a, of b, display scale of a, of b)
 TEXT = "pg_text"  # meta on a rendered quotient: the Cast whose operand is its exact text
+QUOTIENT_SCALE = "PG_QUOTIENT_SCALE"  # placeholder for a quotient's display scale, rendered with the tree
 
 _n = exp.Literal.number
 _s = exp.Literal.string
@@ -168,9 +169,53 @@ def mark_quotients(tree: exp.Expression) -> None:
         spec = (ca, cb, da, db)  # an unknown display scale is read from the operand's text when rendered
         node.meta[QUOTIENT] = spec
         b_value = exp.Count(this=node.this.copy()) if b is None else b.copy()
-        node.meta["pg_display_scale"] = quotient_scale(exp.Cast(this=a.copy(), to=decimal_type(ca)), ca,
-                                                       exp.Cast(this=b_value, to=decimal_type(cb)), cb,
-                                                       ca if da is None else da, cb if db is None else db, let)
+        placeholder = exp.Anonymous(this=QUOTIENT_SCALE, expressions=[a.copy(), b_value])
+        placeholder.meta[QUOTIENT] = spec
+        node.meta["pg_display_scale"] = placeholder
+
+
+def _quotient_stages(a: exp.Expression, b: exp.Expression, spec: tuple[int, int, Scale, Scale],
+                     render: Callable[[exp.Expression], exp.Expression],
+                     finish: Callable[[dict[str, exp.Expression], dict[str, exp.Expression], exp.Expression],
+                                      exp.Expression]) -> exp.Expression:
+    """Bind the operands (and their texts), their digits and scales, then ``finish(values, digits, scale)``
+    with the quotient's scale (``select_div_scale``)."""
+    _, _, da, db = spec
+    values: dict[str, exp.Expression] = {"a": a, "b": b}
+    constants: dict[str, exp.Expression] = {}
+    for side, operand in (("a", a), ("b", b)):
+        known = _constant_digits(operand)
+        if known is not None:  # a constant operand (x / 7.0)
+            constants["x" + side], constants["s" + side], constants["d" + side] = known
+        else:
+            values["t" + side] = _varchar(exp.Abs(this=operand.copy()))
+    if isinstance(da, exp.Expression):
+        values["da"] = render(da)
+    if isinstance(db, exp.Expression):
+        values["db"] = render(db)
+
+    def scaled(v: dict[str, exp.Expression], d: dict[str, exp.Expression]) -> exp.Expression:
+        shown_a = v.get("da", da if isinstance(da, int) else d["da"])
+        shown_b = v.get("db", db if isinstance(db, int) else d["db"])
+        scale = digits_quotient_scale(d["xa"], d["sa"], d["xb"], d["sb"], shown_a, shown_b)  # type: ignore[arg-type]
+        return finish(v, d, scale)
+
+    def with_operands(v: dict[str, exp.Expression]) -> exp.Expression:
+        digits: dict[str, exp.Expression] = {}
+        for side, operand in (("a", a), ("b", b)):
+            if "t" + side in v:
+                digits.update(_text_digits(v["t" + side], side, integral=is_integer(operand)))
+        if not digits:
+            return scaled(v, constants)
+        return let_all(digits, "_pg_x", lambda d: scaled(v, {**constants, **d}))
+
+    return let_all(values, "_pg_q", with_operands)
+
+
+def quotient_display_scale(a: exp.Expression, b: exp.Expression, spec: tuple[int, int, Scale, Scale],
+                           render: Callable[[exp.Expression], exp.Expression]) -> exp.Expression:
+    """The display scale of ``a / b`` alone (for an enclosing expression's scale: ``sum(x / 7.0)``)."""
+    return _quotient_stages(a, b, spec, render, lambda v, d, scale: scale)
 
 
 def quotient(a: exp.Expression, b: exp.Expression, spec: tuple[int, int, Scale, Scale],
@@ -178,46 +223,57 @@ def quotient(a: exp.Expression, b: exp.Expression, spec: tuple[int, int, Scale, 
     """``a / b`` as PostgreSQL's numeric division: DECIMAL(38, DIV_SCALE) whose operand is its exact text.
 
     The operands are read from their decimal text as DuckDB prints them (digits and scale per row, trailing
-    zeros dropped), so their static types need not be known. Bound stages (one-element lambdas): the operands
-    and their texts; their digits and scales; the scale of the quotient (``select_div_scale``); long division
-    on HUGEINTs; the text."""
-    _, _, da, db = spec
-    values = {"a": a, "b": b, "ta": _varchar(exp.Abs(this=a.copy())), "tb": _varchar(exp.Abs(this=b.copy()))}
-    if isinstance(da, exp.Expression):
-        values["da"] = render(da)
-    if isinstance(db, exp.Expression):
-        values["db"] = render(db)
+    zeros dropped), so their static types need not be known; a constant operand's digits are worked out here
+    and an integer's text needs no splitting. Bound stages (one-element lambdas): the operands and their texts;
+    their digits and scales; the scale of the quotient (``select_div_scale``); long division on HUGEINTs; the
+    text."""
+    def finish(v: dict[str, exp.Expression], d: dict[str, exp.Expression], scale: exp.Expression) -> exp.Expression:
+        text = let(scale, "_pg_s", lambda s: _quotient_text(v, d, s))
+        return exp.Case(ifs=[exp.If(this=exp.EQ(this=v["b"].copy(), expression=_n(0)),
+                                    true=_fn("ERROR", _s("22012: division by zero")))], default=text)
 
-    def with_operands(v: dict[str, exp.Expression]) -> exp.Expression:
-        digits = {}
-        for side in ("a", "b"):
-            text = v["t" + side]
-            fraction = _fn("RTRIM", _fn("SPLIT_PART", text, _s("."), _n(2)), _s("0"))
-            digits["x" + side] = _fn("LTRIM", exp.DPipe(this=_fn("SPLIT_PART", text.copy(), _s("."), _n(1)),
-                                                         expression=fraction), _s("0"))
-            digits["s" + side] = exp.Length(this=fraction.copy())
-            digits["d" + side] = exp.Length(this=_fn("SPLIT_PART", text.copy(), _s("."), _n(2)))
-
-        def with_digits(d: dict[str, exp.Expression]) -> exp.Expression:
-            shown_a = v.get("da", da if isinstance(da, int) else d["da"])
-            shown_b = v.get("db", db if isinstance(db, int) else d["db"])
-            scale = digits_quotient_scale(d["xa"], d["sa"], d["xb"], d["sb"], shown_a, shown_b)  # type: ignore[arg-type]
-            text = let(scale, "_pg_s", lambda s: _quotient_text(v, d, s))
-            return exp.Case(ifs=[exp.If(this=exp.EQ(this=v["b"].copy(), expression=_n(0)),
-                                        true=_fn("ERROR", _s("22012: division by zero")))], default=text)
-
-        return let_all(digits, "_pg_x", with_digits)
-
-    text = let_all(values, "_pg_q", with_operands)
-    out = exp.Cast(this=text, to=decimal_type(DIV_SCALE))
+    out = exp.Cast(this=_quotient_stages(a, b, spec, render, finish), to=decimal_type(DIV_SCALE))
     out.meta[TEXT] = True
     return out
 
 
+def _text_digits(text: exp.Expression, side: str, *, integral: bool) -> dict[str, exp.Expression]:
+    """Significant digits (x), their scale without trailing zeros (s) and the written scale (d) of a decimal
+    text; an integer's text is its digits."""
+    if integral:
+        return {"x" + side: _fn("LTRIM", text, _s("0")), "s" + side: _n(0), "d" + side: _n(0)}
+    fraction = _fn("RTRIM", _fn("SPLIT_PART", text, _s("."), _n(2)), _s("0"))
+    return {
+        "x" + side: _fn("LTRIM", exp.DPipe(this=_fn("SPLIT_PART", text.copy(), _s("."), _n(1)), expression=fraction),
+                        _s("0")),
+        "s" + side: exp.Length(this=fraction.copy()),
+        "d" + side: exp.Length(this=_fn("SPLIT_PART", text.copy(), _s("."), _n(2))),
+    }
+
+
+def _constant_digits(node: exp.Expression) -> tuple[exp.Expression, exp.Expression, exp.Expression] | None:
+    """(digits, scale without trailing zeros, written scale) of a numeric constant, as SQL literals."""
+    while isinstance(node, exp.Neg | exp.Paren):
+        node = node.this
+    if isinstance(node, exp.Cast) and isinstance(node.this, exp.Literal) and not node.to.expressions:
+        node = node.this
+    if not (isinstance(node, exp.Literal) and not node.is_string):
+        return None
+    try:
+        value = abs(Decimal(node.name))
+    except InvalidOperation:
+        return None
+    written = literal_scale(node.name)
+    text = format(value.quantize(Decimal(1).scaleb(-written)) if written else value.to_integral_value(), "f")
+    whole, _, fraction = text.partition(".")
+    fraction = fraction.rstrip("0")
+    return _s((whole + fraction).lstrip("0")), _n(len(fraction)), _n(written)
+
+
 def pow10(k: exp.Expression) -> exp.Expression:
-    """10^k as a HUGEINT, exactly (0 <= k <= 38)."""
-    return exp.Cast(this=exp.DPipe(this=_s("1"), expression=_fn("REPEAT", _s("0"), _int(k))),
-                    to=exp.DataType.build("HUGEINT"))
+    """10^k as a HUGEINT, exactly (0 <= k <= 38): an element of a constant list (DuckDB folds the list once)."""
+    powers = [exp.Cast(this=_n(1), to=exp.DataType.build("HUGEINT"))] + [_n(10**i) for i in range(1, 39)]
+    return _fn("LIST_EXTRACT", exp.Array(expressions=powers), exp.Add(this=_int(k), expression=_n(1)))
 
 
 _HUGEINT_DIGITS = 37  # a remainder (< divisor) times 10^(37 - divisor's digits) stays in a HUGEINT
@@ -256,6 +312,10 @@ def _quotient_text(v: dict[str, exp.Expression], d: dict[str, exp.Expression], s
 
         m1 = exp.Mul(this=exp.Paren(this=exp.Mod(this=ua.copy(), expression=ub.copy())), expression=pow10(k1))
         long = let(m1, "_pg_m1", steps)
+        # the common case: |a|·10^k fits in a HUGEINT, one division does
+        fits = exp.LTE(this=exp.Add(this=exp.Length(this=d["xa"].copy()), expression=k.copy()), expression=_n(37))
+        one_step = exp.IntDiv(this=exp.Mul(this=ua.copy(), expression=pow10(k.copy())), expression=ub.copy())
+        long = exp.Case(ifs=[exp.If(this=fits, true=one_step)], default=long)
         short = exp.IntDiv(this=exp.IntDiv(this=ua.copy(), expression=pow10(exp.Neg(this=k.copy()))),
                            expression=ub.copy())
         truncated = exp.Case(ifs=[exp.If(this=exp.LT(this=k.copy(), expression=_n(0)), true=short)], default=long)
@@ -286,6 +346,13 @@ def decimal_text(unscaled: exp.Expression, scale: exp.Expression, negative: exp.
         return exp.DPipe(this=exp.DPipe(this=sign, expression=whole), expression=point)
 
     return let(digits, "_pg_d", body)
+
+
+def quotient_scales(node: exp.Expression, render: Callable[[exp.Expression], exp.Expression]) -> exp.Expression:
+    if isinstance(node, exp.Anonymous) and node.name == QUOTIENT_SCALE and QUOTIENT in node.meta:
+        a, b = node.expressions
+        return quotient_display_scale(a, b, node.meta[QUOTIENT], render)
+    return node
 
 
 def numeric_integer_division(node: exp.Expression) -> exp.Expression:
