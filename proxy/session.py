@@ -38,6 +38,7 @@ from proxy.audit import AuditLog, sql_hash
 from proxy.auth import Authenticator
 from proxy.backends.duck import next_batch
 from proxy.catalog import CatalogContext
+from proxy.catalog.result_types import conform
 from proxy.commands import SessionCommands
 from proxy.cursors import CursorCommands, fetch_args
 from proxy.errors import (
@@ -625,8 +626,9 @@ class Session(CursorCommands, SessionCommands):
         cursor = None
         if portal.name and portal.cursor is None:
             portal.cursor = cursor = self.server.backend.cursor()
-        portal.reader = await self._start_query(statement, portal.params, cursor)
-        portal.schema = portal.reader.schema
+        reader = await self._start_query(statement, portal.params, cursor)
+        portal.schema = self._with_origins(statement, reader.schema)
+        portal.reader = conform(reader, portal.schema)
         portal.in_memory = _constant_result(statement.ast) is not None if statement.ast is not None else False
 
     async def _run_query(
@@ -752,7 +754,9 @@ class Session(CursorCommands, SessionCommands):
         for oid in msg.param_types:
             if oid and oid not in pgtypes.BY_OID:
                 raise SqlError(f"type with OID {oid} is not supported", sqlstate="42704")
-        types = infer_param_types(statement.ast, list(msg.param_types), self.lens)
+        catalog = self.server.catalog
+        schema = catalog.entity_types(self.lens) if catalog is not None and self.lens is not None else None
+        types = infer_param_types(statement.ast, list(msg.param_types), self.lens, schema)
         types += [pgtypes.TEXT.oid] * (len(msg.param_types) - len(types))
         self.statements[msg.statement] = PreparedStatement(msg.statement, statement, types)
         self.out.write(m.parse_complete())
@@ -798,6 +802,13 @@ class Session(CursorCommands, SessionCommands):
             schema = await self._statement_schema(statement, len(portal.params))
             self.out.write(row_description(schema, portal.result_formats))
 
+    def _with_origins(self, statement: Statement, schema: pa.Schema) -> pa.Schema:
+        """Result columns that are table columns carry the table's OID and their number (RowDescription)."""
+        catalog = self.server.catalog
+        if catalog is None or statement.kind is not Kind.QUERY:
+            return schema
+        return catalog.with_origins(self.database, statement.ast, schema)
+
     async def _statement_schema(self, statement: Statement, n_params: int) -> pa.Schema | None:
         if statement.kind is Kind.QUERY:
             assert statement.ast is not None
@@ -808,13 +819,13 @@ class Session(CursorCommands, SessionCommands):
             if self.server.catalog is not None and self.server.catalog.handles(statement.ast):
                 reader = await self._start_query(statement, params)
                 reader.close()
-                return reader.schema
+                return self._with_origins(statement, reader.schema)
             compiled = self.compiled(statement)
             probe = f"SELECT * FROM ({compiled.sql}) AS _describe LIMIT 0"
             self._close_shared_reader()
             reader = await self._guarded(self.cursor.execute, probe, params or None)
             reader.close()
-            return declare(reader.schema, compiled.result_types)
+            return self._with_origins(statement, declare(reader.schema, compiled.result_types))
         if statement.kind is Kind.EXPLAIN:
             return pa.schema([("QUERY PLAN", pa.string())])
         if statement.kind is Kind.SHOW:

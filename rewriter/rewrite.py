@@ -115,6 +115,7 @@ def rewrite(
     check_engine_bound(tree)
     for select in list(tree.find_all(exp.Select)):
         flatten_join_groups(select)
+    _scalar_functions_in_from(tree)
     postgres.fold_identifiers(tree)
     _name_projections(tree)
     tree = postgres.prepare(tree, _member_types(lens, schema))
@@ -192,6 +193,24 @@ def _bind_scope(scope: Scope, lens: Lens, params: dict[str, str], access: Access
     return state
 
 
+_SET_RETURNING = (exp.GenerateSeries, exp.ExplodingGenerateSeries, exp.Unnest, exp.Explode)
+
+
+def _scalar_functions_in_from(tree: exp.Expression) -> None:
+    """A function that returns one value, written in FROM (Grafana's ``FROM string_to_array($v, ',') AS s``),
+    is one row whose one column is named by the alias (else by the function): Postgres's rule for functions
+    that do not return sets. Only functions sqlglot knows as scalar; others meet ``_check_table_function``."""
+    for table in list(tree.find_all(exp.Table)):
+        fn = table.this
+        if not isinstance(fn, exp.Func) or isinstance(fn, (exp.Anonymous, *_SET_RETURNING)):
+            continue
+        alias = table.args.get("alias")
+        name = alias.name if isinstance(alias, exp.TableAlias) and alias.name else postgres_column_name(fn)
+        column = alias.columns[0].name if isinstance(alias, exp.TableAlias) and alias.columns else name
+        row = exp.select(exp.alias_(fn.copy(), column, quoted=True))
+        table.replace(exp.Subquery(this=row, alias=exp.TableAlias(this=exp.to_identifier(name))))
+
+
 def _check_table_function(table: exp.Table) -> None:
     """A function in FROM is a call like any other: PostgreSQL's functions only (``rewriter.functions``)."""
     check_calls(table)
@@ -244,6 +263,10 @@ def _resolve_scope(state: _ScopeState, by_select: dict[int, _ScopeState]) -> Non
             column.replace(exp.Coalesce(this=_using_side(state, merged.left, merged.name),
                                         expressions=[_using_side(state, merged.right, merged.name)]))
             continue
+        whole = _whole_row(column, state)
+        if whole is not None:
+            column.replace(whole)
+            continue
         resolved = _lookup(column, state, by_select, aliases)
         if resolved is None:
             continue
@@ -263,6 +286,20 @@ def _resolve_scope(state: _ScopeState, by_select: dict[int, _ScopeState]) -> Non
             state.uses_measure = True
         else:
             column.replace(postgres.keep_type(binding.expander.row_expression(member), column))
+
+
+def _whole_row(column: exp.Column, state: _ScopeState) -> exp.Expression | None:
+    """``SELECT c FROM customer c``: a name that is a table's alias and no column of the query is the row
+    itself, as in Postgres; a struct of what ``c.*`` lists (the wire sends it as a record)."""
+    if column.table or not isinstance(column.this, exp.Identifier):
+        return None
+    binding = next((b for b in state.bindings if b.alias.lower() == column.name.lower()), None)
+    if binding is None or any(b.member(column.name) is not None for b in state.bindings):
+        return None
+    fields = [exp.PropertyEQ(this=exp.to_identifier(m.name), expression=binding.expander.row_expression(m))
+              for m in binding.entity.members
+              if not isinstance(m, Measure) and not m.hidden and binding.member(m.name) is not None]
+    return exp.Struct(expressions=fields)
 
 
 def _lookup(

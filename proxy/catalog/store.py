@@ -89,7 +89,13 @@ def relations() -> dict[str, Relation]:
 @cache
 def vector_columns() -> frozenset[str]:
     """Names of int2vector/oidvector columns (0-based arrays in Postgres)."""
-    return frozenset(c for rel in relations().values() for c, t in rel.columns if t in VECTOR_TYPES)
+    return frozenset(vector_column_types())
+
+
+@cache
+def vector_column_types() -> dict[str, str]:
+    """int2vector/oidvector column name -> its type (each name is one type across the catalog)."""
+    return {c: t for rel in relations().values() for c, t in rel.columns if t in VECTOR_TYPES}
 
 
 def schema_names(index: int) -> tuple[str, str]:
