@@ -1,7 +1,8 @@
 """Rewrite the corpus's ``xfail:`` markers from a pytest run: ``pytest tests/postgres_oracle -rA --runxfail >
 log``, then ``python -m tests.postgres_oracle.update_xfails log``. Failing cases get a marker naming the class
 of their most serious difference (a wrong value before a missing error, a wrong SQLSTATE, a result type, a
-column name) and that difference; cases that pass lose theirs. Review the diff.
+column name) and that difference (a marker of the same class keeps its written reason); cases that pass lose
+theirs. Review the diff.
 """
 
 from __future__ import annotations
@@ -70,8 +71,12 @@ def rewrite_file(path: Path, failing: dict[str, str], passing: set[str]) -> None
         kept = [line for line in entry if not line.startswith("  xfail:")]
         old = [line for line in entry if line.startswith("  xfail:")]
         if case_id in failing:
-            first = failing[case_id].replace('"', "'").replace("\\", "")[:160]
-            kept.append(f'  xfail: "{classify(failing[case_id])}: {first}"')
+            kind = classify(failing[case_id])
+            if old and old[0].startswith(f'  xfail: "{kind}:'):
+                kept += old  # same class: the written reason stays
+            else:
+                first = failing[case_id].replace('"', "'").replace("\\", "")[:160]
+                kept.append(f'  xfail: "{kind}: {first}"')
         elif case_id not in passing:
             kept += old
         out.extend(kept)
