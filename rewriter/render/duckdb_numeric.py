@@ -586,7 +586,7 @@ def format_outputs(outputs: Outputs, render: Callable[[exp.Expression], exp.Expr
         if scale is None and not node.meta.get(TEXT):
             continue
         if isinstance(scale, int) and not node.meta.get(TEXT):
-            if 0 <= scale <= MAX_SCALE:
+            if 0 <= scale <= MAX_SCALE and not _cast_to_scale(node, scale):
                 _replace(projection, node, exp.Cast(this=node, to=decimal_type(scale)))
             continue
         if select.args.get("distinct") is not None:
@@ -600,6 +600,12 @@ def format_outputs(outputs: Outputs, render: Callable[[exp.Expression], exp.Expr
             text = let_all(values, "_pg_o", lambda v: scaled_text(v["t"], v["d"]))
         _refer_to_value(select, i, node, text)
         _replace(projection, node, text)
+
+
+def _cast_to_scale(node: exp.Expression, scale: int) -> bool:
+    """Already a cast to numeric(p, scale): its precision stays what the client wrote (numeric(10,2))."""
+    return isinstance(node, exp.Cast) and isinstance(node.to, exp.DataType) and node.to.is_type("decimal") and \
+        len(node.to.expressions) == 2 and node.to.expressions[1].name == str(scale)
 
 
 def scaled_text(text: exp.Expression, scale: exp.Expression) -> exp.Expression:
