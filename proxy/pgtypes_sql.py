@@ -227,9 +227,9 @@ def fix_pg_types(tree: exp.Expression) -> exp.Expression:
     return tree.copy().transform(fix)
 
 
-# Postgres functions DuckDB has under another name (same arguments, same result)
-_RENAMED_FUNCTIONS = {"json_build_object": "json_object", "json_build_array": "json_array",
-                      "jsonb_build_object": "json_object", "jsonb_build_array": "json_array"}
+# Postgres functions DuckDB has under another name (same arguments, same result); json_build_object and
+# friends are rendered with PostgreSQL's text layout by rewriter.render.duckdb (json_text)
+_RENAMED_FUNCTIONS: dict[str, str] = {}
 
 
 def _array_literal(text: str) -> list[str | None] | None:

@@ -52,6 +52,7 @@ from proxy.errors import (
 )
 from proxy.pgtypes_sql import count_params, fix_pg_types, infer_param_types, param_number
 from proxy.portals import Portal, PreparedStatement, _Transaction, row_description
+from proxy.result_types import declare, declared_reader
 from proxy.router import Kind, Statement, split, statement_error
 from proxy.settings import SERVER_VERSION, SessionSettings
 from proxy.wire import messages as m
@@ -63,6 +64,7 @@ from proxy.wire.params import TypedText, decode_param
 from rewriter.cache import Compiled, RewriteCache
 from rewriter.lens import Lens
 from rewriter.policy import Access, Identity, NoAccess, lens_view, resolve_access
+from rewriter.postgres import result_types
 from rewriter.render import render
 from rewriter.rewrite import rewrite
 
@@ -558,8 +560,9 @@ class Session(CursorCommands, SessionCommands):
         catalog = self.server.catalog
         schema = catalog.entity_types(self.lens) if catalog is not None else None
         tree = rewrite(tree, self.lens, params=params, notes=notes, notices=notices, schema=schema, access=access)
+        declared = result_types(tree)
         tree = fix_pg_types(tree)  # after rewrite: result columns are already named from the client's SQL
-        result = Compiled(render(tree, self.server.backend.dialect), tuple(notes), tuple(notices))
+        result = Compiled(render(tree, self.server.backend.dialect), tuple(notes), tuple(notices), declared)
         if key is not None:
             REWRITE_CACHE.put(key, result)
         return result
@@ -588,9 +591,9 @@ class Session(CursorCommands, SessionCommands):
         self._last_sql = sql
         log.debug("backend SQL: %s", sql)
         if cursor is not None:
-            return await self._guarded(cursor.execute, sql, params or None)
+            return declared_reader(await self._guarded(cursor.execute, sql, params or None), compiled.result_types)
         self._close_shared_reader()  # the engine cursor runs one result at a time
-        reader = await self._guarded(self.cursor.execute, sql, params or None)
+        reader = declared_reader(await self._guarded(self.cursor.execute, sql, params or None), compiled.result_types)
         self._shared_reader = reader
         return reader
 
@@ -826,12 +829,12 @@ class Session(CursorCommands, SessionCommands):
                 reader = await self._start_query(statement, params)
                 reader.close()
                 return self._with_origins(statement, reader.schema)
-            sql = self.compile(statement)
-            probe = f"SELECT * FROM ({sql}) AS _describe LIMIT 0"
+            compiled = self.compiled(statement)
+            probe = f"SELECT * FROM ({compiled.sql}) AS _describe LIMIT 0"
             self._close_shared_reader()
             reader = await self._guarded(self.cursor.execute, probe, params or None)
             reader.close()
-            return self._with_origins(statement, reader.schema)
+            return self._with_origins(statement, declare(reader.schema, compiled.result_types))
         if statement.kind is Kind.EXPLAIN:
             return pa.schema([("QUERY PLAN", pa.string())])
         if statement.kind is Kind.SHOW:
@@ -889,7 +892,8 @@ def _constant_result(ast: exp.Expression) -> pa.RecordBatchReader | None:
             arrays.append(pa.array([bool(node.this)], pa.bool_()))
         else:
             return None
-        names.append(projection.alias if isinstance(projection, exp.Alias) else "?column?")
+        alias = projection.args.get("alias") if isinstance(projection, exp.Alias) else None
+        names.append("?column?" if alias is None else alias.name if alias.quoted else alias.name.lower())
     batch = pa.RecordBatch.from_arrays(arrays, names=names)
     return pa.RecordBatchReader.from_batches(batch.schema, [batch])
 

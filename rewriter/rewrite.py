@@ -285,7 +285,7 @@ def _resolve_scope(state: _ScopeState, by_select: dict[int, _ScopeState]) -> Non
             _replace_measure(column, binding, member)
             state.uses_measure = True
         else:
-            column.replace(binding.expander.row_expression(member))
+            column.replace(postgres.keep_type(binding.expander.row_expression(member), column))
 
 
 def _whole_row(column: exp.Column, state: _ScopeState) -> exp.Expression | None:
@@ -421,7 +421,7 @@ def _replace_measure(column: exp.Column, binding: Binding, measure: Measure) -> 
                 position=_position(column.this),
             )
         target = parent.parent
-    target.replace(aggregate)
+    target.replace(postgres.keep_type(aggregate, target))
 
 
 def _clause_of(node: exp.Expression) -> exp.Expression | None:

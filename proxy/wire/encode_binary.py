@@ -54,8 +54,8 @@ def encode_batch(batch: pa.RecordBatch, formats: Sequence[int], timezone: str = 
     if n == 0:
         return b""
     cols = [
-        binary_column(col) if fmt == 1 else text_column(col, timezone=timezone)
-        for col, fmt in zip(batch.columns, column_formats(formats, batch.num_columns), strict=True)
+        binary_column(col, pgt.declared_type(field)) if fmt == 1 else text_column(col, timezone=timezone)
+        for col, field, fmt in zip(batch.columns, batch.schema, column_formats(formats, batch.num_columns), strict=True)
     ]
     return _assemble_data_rows(cols, n)
 
@@ -87,9 +87,12 @@ def _numpy(arr: pa.Array, as_type: pa.DataType) -> np.ndarray:
     return out.to_numpy(zero_copy_only=False)
 
 
-def binary_column(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
-    """PostgreSQL's binary send format for every value of ``arr`` (same length and nulls), as ``binary``."""
+def binary_column(arr: pa.Array | pa.ChunkedArray, declared: tuple[pgt.PgType, int] | None = None) -> pa.Array:
+    """PostgreSQL's binary send format for every value of ``arr`` (same length and nulls), as ``binary``;
+    ``declared``: the type a string column's text is the output of (``proxy.wire.types.declared_type``)."""
     arr = _plain(arr)
+    if declared is not None:
+        return _declared_text_column(arr, declared[0])
     t = arr.type
     pg = pgt.pg_type_for_arrow(t)
     if isinstance(t, pgt.VectorType):
@@ -132,6 +135,17 @@ def binary_column(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
     if oid == pgt.JSONB.oid:
         return pc.binary_join_element_wise(pa.scalar(b"\x01"), _as_binary(text_column(arr)), b"")
     return _as_binary(text_column(arr))  # text, varchar, bpchar, name, json, char: the text is the send form
+
+
+def _declared_text_column(arr: pa.Array, pg: pgt.PgType) -> pa.Array:
+    """Binary form of values given as their text output (varchar, json: the text itself)."""
+    if pg is pgt.NUMERIC:
+        return pa.array([None if v is None else numeric_send(Decimal(v)) for v in arr.to_pylist()], pa.binary())
+    if pg is pgt.UUID:
+        return pa.array([None if v is None else uuid.UUID(v).bytes for v in arr.to_pylist()], pa.binary())
+    if pg is pgt.JSONB:
+        return pc.binary_join_element_wise(pa.scalar(b"\x01"), _as_binary(arr), b"")
+    return _as_binary(arr)
 
 
 def _to_us(raw: np.ndarray, unit: str) -> np.ndarray:

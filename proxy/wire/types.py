@@ -19,6 +19,7 @@ __all__ = [
     "array_type",
     "pg_type_for_arrow",
     "field_description",
+    "declared_type",
     "type_modifier_for_arrow",
     "VectorType",
     "as_vector",
@@ -287,12 +288,36 @@ def type_modifier_for_arrow(t: pa.DataType) -> int:
 
 # Arrow field metadata naming the table column a result column is (``proxy.catalog.origins``).
 TABLE_OID_KEY, ATTNUM_KEY = b"pg_table_oid", b"pg_attnum"
+# Field metadata of a result column whose values are the text form of a type Arrow has no name for (varchar,
+# bpchar, name, json, jsonb, uuid, numeric with a display scale per value): the rewriter declares PostgreSQL's
+# type of the column and the engine computes the type's text, carried as an Arrow string
+# (``proxy.result_types``).
+DECLARED_TYPE = b"pg_type"
+DECLARED_TYPMOD = b"pg_typmod"
+
+
+def declared_type(field: pa.Field) -> tuple[PgType, int] | None:
+    """The (type, typmod) a string column declares in its metadata, if any."""
+    return _declared(field.type, field.metadata)
+
+
+def _declared(t: pa.DataType, metadata: dict[bytes, bytes] | None) -> tuple[PgType, int] | None:
+    if not metadata or DECLARED_TYPE not in metadata:
+        return None
+    if not (pat.is_string(t) or pat.is_large_string(t) or pat.is_string_view(t)):
+        return None
+    pg = BY_NAME.get(metadata[DECLARED_TYPE].decode())
+    return None if pg is None else (pg, int(metadata.get(DECLARED_TYPMOD, b"-1")))
 
 
 def field_description(name: str, t: pa.DataType, format: int = TEXT_FORMAT,
                       metadata: dict[bytes, bytes] | None = None) -> FieldDescription:
     """The RowDescription field for a result column ``name`` of Arrow type ``t``; ``metadata`` (the Arrow
-    field's) may name the table and column it comes from."""
+    field's) may name the table and column it comes from, and the type a text column carries."""
+    declared = _declared(t, metadata)
+    if declared is not None:
+        pg, typmod = declared
+        return FieldDescription(name=name, type_oid=pg.oid, type_size=pg.typlen, type_modifier=typmod, format=format)
     pg = pg_type_for_arrow(t)
     table_oid = int(metadata.get(TABLE_OID_KEY, 0)) if metadata else 0
     return FieldDescription(

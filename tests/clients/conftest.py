@@ -8,6 +8,7 @@ real driver and compares what the driver returns with DuckDB reading the raw tab
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import uuid
 from collections.abc import Iterator, Sequence
@@ -54,6 +55,8 @@ def canon(value: object) -> object:
     datetimes in UTC, tuples as lists, NaN as a string."""
     if isinstance(value, uuid.UUID):
         return str(value)
+    if isinstance(value, dict):  # a json column the driver decoded
+        return json.dumps(value, separators=(",", ":"))
     if isinstance(value, memoryview | bytearray):
         return bytes(value)
     if isinstance(value, dt.datetime) and value.tzinfo is not None:
