@@ -44,8 +44,11 @@ BATCH_ROWS = 16_384
 ORIGINS_CACHE_SIZE = 512
 
 # Functions that make a FROM-less query a catalog query (``SELECT pg_catalog.format_type(23, NULL)``).
-_CATALOG_FUNCTIONS = macro_names() | {"pg_postmaster_start_time", "pg_conf_load_time", "pg_get_keywords",
-                                      "pg_partition_ancestors", "json_build_object"}
+# (Functions the data path also renders, such as quote_ident or json_build_object, do not make a FROM-less
+# query a catalog query: it then gets the data path's PostgreSQL semantics; with catalog relations in FROM,
+# the catalog's macros serve them.)
+_CATALOG_FUNCTIONS = (macro_names() - {"quote_ident", "array_lower", "array_upper"}) | {
+    "pg_postmaster_start_time", "pg_conf_load_time", "pg_get_keywords", "pg_partition_ancestors"}
 _REG_CASTS = {"REGCLASS", "REGTYPE", "REGNAMESPACE", "REGPROC", "REGPROCEDURE", "REGROLE", "REGOPER"}
 
 
