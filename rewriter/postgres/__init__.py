@@ -28,6 +28,7 @@ __all__ = ["EntityTypes", "RULES", "finish", "fold_identifiers", "keep_type", "p
 # Node rules, applied bottom-up (children first) to the typed client query.
 RULES: tuple[Callable[[exp.Expression], exp.Expression], ...] = (
     coercion.unknown_literals,
+    coercion.any_all_arrays,
     arithmetic.integer_division,
     arithmetic.numeric_division,
     arithmetic.float_division,

@@ -82,3 +82,80 @@ def unknown_literals(node: exp.Expression) -> exp.Expression:
                 elif _unknown(b_value) and _numeric(a_value):
                     b_value.replace(_cast(b_value, a_value))
     return node
+
+
+def parse_array_literal(text: str) -> list[str | None]:
+    """PostgreSQL's one-dimensional array input (``'{CA,"New York",NULL}'``): the elements as text (None
+    for an unquoted NULL); anything else is 22P02 "malformed array literal", as in PostgreSQL."""
+    from rewriter.errors import SqlError
+
+    def malformed(why: str) -> SqlError:
+        return SqlError(f'malformed array literal: "{text}"', sqlstate="22P02", detail=why)
+
+    body = text.strip()
+    if not (body.startswith("{") and body.endswith("}")):
+        raise malformed('Array value must start with "{" or dimension information.')
+    inner, items, i = body[1:-1], [], 0
+    if not inner.strip():
+        return []
+    while True:
+        while i < len(inner) and inner[i].isspace():
+            i += 1
+        if i < len(inner) and inner[i] == '"':
+            i, chars = i + 1, []
+            while i < len(inner) and inner[i] != '"':
+                if inner[i] == "\\" and i + 1 < len(inner):
+                    i += 1
+                chars.append(inner[i])
+                i += 1
+            if i >= len(inner):
+                raise malformed("Unexpected end of input.")
+            items.append("".join(chars))
+            i += 1
+            while i < len(inner) and inner[i].isspace():
+                i += 1
+        else:
+            start = i
+            while i < len(inner) and inner[i] not in ',{}"':
+                i += 1
+            if i < len(inner) and inner[i] in '{}"':
+                raise malformed(f'Unexpected "{inner[i]}" character.')
+            word = inner[start:i].strip()
+            if not word:
+                raise malformed("Unexpected \",\" character.")
+            items.append(None if word.upper() == "NULL" else word)
+        if i >= len(inner):
+            return items
+        if inner[i] != ",":
+            raise malformed(f'Unexpected "{inner[i]}" character.')
+        i += 1
+
+
+def any_all_arrays(node: exp.Expression) -> exp.Expression:
+    """``x = ANY('{a,b}')``: the untyped constant is an array of x's type (PostgreSQL reads it so); the
+    right side of ANY/ALL must be an array (42809 otherwise)."""
+    from rewriter.errors import SqlError
+
+    is_all = isinstance(node, exp.Anonymous) and node.name.upper() == "ALL" and len(node.expressions) == 1
+    if not (isinstance(node, exp.Any) or is_all):
+        return node
+    argument = node.expressions[0] if is_all else node.this
+    inner = argument.this if isinstance(argument, exp.Paren) else argument
+    partner = node.parent.this if isinstance(node.parent, exp.Binary) and node.parent.expression is node else None
+    if _unknown(inner):
+        elements = []
+        for item in parse_array_literal(inner.name):
+            element: exp.Expression = exp.Null() if item is None else exp.Literal.string(item)
+            if item is not None and partner is not None and _numeric(partner):
+                element = _cast(element, partner)
+            elements.append(element)
+        array = exp.Array(expressions=elements)
+        if is_all:
+            node.set("expressions", [array])
+        else:
+            node.set("this", array)
+        return node
+    known = inner.type is not None and not inner.is_type(exp.DataType.Type.UNKNOWN, exp.DataType.Type.NULL)
+    if known and not inner.is_type(exp.DataType.Type.ARRAY) and not isinstance(inner, exp.Query | exp.Array):
+        raise SqlError("op ANY/ALL (array) requires array on right side", sqlstate="42809")
+    return node
