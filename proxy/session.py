@@ -34,7 +34,7 @@ from sqlglot import exp
 
 from proxy import pgfunctions
 from proxy.auth import Authenticator
-from proxy.backends.duck import next_batch
+from proxy.backends.base import next_batch
 from proxy.catalog import CatalogContext
 from proxy.commands import SessionCommands
 from proxy.cursors import CursorCommands, fetch_args
@@ -58,7 +58,6 @@ from proxy.wire.encode_binary import column_formats, encode_batch
 from proxy.wire.params import decode_param
 from rewriter.cache import Compiled, RewriteCache
 from rewriter.lens import Lens
-from rewriter.render import render
 from rewriter.rewrite import rewrite
 
 log = logging.getLogger("lens_proxy.session")
@@ -91,10 +90,10 @@ _TRANSITIONS = {
 
 @dataclass
 class ServerContext:
-    """What every session shares: the served lenses, the backend, the thread pool, the running sessions."""
+    """What every session shares: the served lenses, each lens's backend, the thread pool, the running sessions."""
 
     lenses: dict[str, Lens]
-    backend: Any
+    backends: dict[str, Any]  # lens name -> proxy.backends.base.Backend
     run_blocking: Callable[..., Any]  # async (fn, *args) -> result, in the server's thread pool
     catalog: Any = None  # proxy.catalog.Catalog
     sessions: dict[int, Session] = field(default_factory=dict)
@@ -138,9 +137,14 @@ class Session(CursorCommands, SessionCommands):
         self.state = new
 
     @property
+    def backend(self) -> Any:
+        """The backend serving this session's lens (proxy.backends.base.Backend)."""
+        return self.server.backends[self.lens.name if self.lens is not None else self.database]
+
+    @property
     def cursor(self) -> Any:
         if self._cursor is None:
-            self._cursor = self.server.backend.cursor()
+            self._cursor = self.backend.cursor()
         return self._cursor
 
     async def _blocking(self, fn: Callable[..., T], *args: Any) -> T:
@@ -417,7 +421,7 @@ class Session(CursorCommands, SessionCommands):
         params = self.lens_params()
         key = None
         if not _reads_session_values(statement.ast):
-            key = (statement.text, self.lens.name, self.user, tuple(sorted(params.items())), self.server.backend.dialect)
+            key = (statement.text, self.lens.name, self.user, tuple(sorted(params.items())), self.backend.name)
             hit = REWRITE_CACHE.get(key)
             if hit is not None:
                 return hit
@@ -425,7 +429,7 @@ class Session(CursorCommands, SessionCommands):
         notes: list[str] = []
         tree = rewrite(tree, self.lens, params=params, notes=notes)
         tree = fix_pg_types(tree)  # after rewrite: result columns are already named from the client's SQL
-        result = Compiled(render(tree, self.server.backend.dialect), tuple(notes))
+        result = Compiled(self.backend.render(tree), tuple(notes))
         if key is not None:
             REWRITE_CACHE.put(key, result)
         return result
@@ -478,7 +482,7 @@ class Session(CursorCommands, SessionCommands):
         statement = portal.prepared.statement
         cursor = None
         if portal.name and portal.cursor is None:
-            portal.cursor = cursor = self.server.backend.cursor()
+            portal.cursor = cursor = self.backend.cursor()
         portal.reader = await self._start_query(statement, portal.params, cursor)
         portal.schema = portal.reader.schema
         portal.in_memory = _constant_result(statement.ast) is not None if statement.ast is not None else False
@@ -566,7 +570,7 @@ class Session(CursorCommands, SessionCommands):
         """EXPLAIN: the joins the rewriter chose and the backend SQL, one row per line (as Postgres prints
         plans); EXPLAIN ANALYZE adds the backend's own plan with timings, and the rows and time end to end."""
         compiled = self.compiled(statement)
-        dialect = self.server.backend.dialect
+        dialect = self.backend.dialect
         lines = [f"-- {note}" for note in compiled.notes]
         lines += sqlglot.transpile(compiled.sql, read=dialect, write=dialect, pretty=True)[0].split("\n")
         if statement.analyze:
@@ -576,11 +580,9 @@ class Session(CursorCommands, SessionCommands):
             while (batch := await self._guarded(next_batch, reader)) is not None:
                 rows += batch.num_rows
             elapsed = (time.perf_counter() - started) * 1000
-            plan = await self._guarded(self.cursor.execute, f"EXPLAIN ANALYZE {compiled.sql}", None)
-            lines += ["", f"-- {dialect} plan:"]
-            while (batch := await self._guarded(next_batch, plan)) is not None:
-                for value in batch.column(batch.num_columns - 1).to_pylist():
-                    lines += str(value).rstrip("\n").split("\n")
+            if self.backend.capabilities.explain_analyze:
+                lines += ["", f"-- {dialect} plan:"]
+                lines += await self._guarded(self.cursor.explain_analyze, compiled.sql)
             lines += ["", f"Execution: {rows} rows in {elapsed:.3f} ms"]
         self._send_rows(["QUERY PLAN"], [[line] for line in lines], "EXPLAIN", describe)
 

@@ -1,0 +1,117 @@
+"""Write generated demo data where a backend reads it: DuckDB file, Parquet files, an Iceberg warehouse, a
+PostgreSQL database.
+
+Generation always runs in DuckDB (deterministic, vectorised: ``customer_360``); the other formats are
+exports of that file, so every format holds exactly the same rows for the same (customers, seed, end date).
+
+* ``iceberg``: a warehouse directory with a pyiceberg SQL catalog (``catalog.db``, sqlite) and one Iceberg
+  table per raw table (namespace = schema: ``audience.customers_large_data``), written with pyiceberg, no
+  JVM. ``lens-proxy serve --iceberg DIR`` (or ``iceberg:`` in lens-proxy.yaml) serves it as ``icebase``.
+* ``parquet``: ``DIR/<schema>/<table>.parquet``, for engines that read Parquet (Spark:
+  ``CREATE TABLE … USING parquet LOCATION …``).
+* ``postgres``: the tables created (replaced) in schema ``<schema>`` of the database a DSN names,
+  loaded through ADBC's bulk ingest (binary COPY).
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+FORMATS = ("duckdb", "iceberg", "parquet", "postgres")
+BATCH_ROWS = 262_144
+
+
+def write(generator: Callable[..., dict[str, int]], fmt: str, out: str, **options) -> dict[str, int]:
+    """Generate with ``generator`` and write the result as ``fmt`` to ``out`` (a path, or a DSN)."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; one of {', '.join(FORMATS)}")
+    if fmt == "duckdb":
+        return generator(out, **options)
+    with _generated(generator, **options) as (path, counts):
+        con = duckdb.connect(str(path), read_only=True)
+        try:
+            tables = [(s, t) for s, t in con.execute(
+                "SELECT schema_name, table_name FROM duckdb_tables() WHERE NOT temporary ORDER BY 1, 2").fetchall()]
+            if fmt == "parquet":
+                write_parquet(con, tables, Path(out))
+            elif fmt == "iceberg":
+                write_iceberg(con, tables, Path(out))
+            else:
+                write_postgres(con, tables, out)
+        finally:
+            con.close()
+    return counts
+
+
+@contextmanager
+def _generated(generator: Callable[..., dict[str, int]], **options) -> Iterator[tuple[Path, dict[str, int]]]:
+    tmp = Path(tempfile.mkdtemp(prefix="lens-proxy-generate-"))
+    try:
+        path = tmp / "generated.duckdb"
+        yield path, generator(path, **options)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _batches(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> pa.RecordBatchReader:
+    return con.sql(f'SELECT * FROM "{schema}"."{table}"').to_arrow_reader(BATCH_ROWS)
+
+
+def write_parquet(con: duckdb.DuckDBPyConnection, tables: list[tuple[str, str]], out: Path) -> None:
+    for schema, table in tables:
+        (out / schema).mkdir(parents=True, exist_ok=True)
+        target = out / schema / f"{table}.parquet"
+        con.execute(f"COPY \"{schema}\".\"{table}\" TO '{str(target).replace(chr(39), chr(39) * 2)}' (FORMAT parquet)")
+
+
+def write_iceberg(con: duckdb.DuckDBPyConnection, tables: list[tuple[str, str]], out: Path) -> None:
+    """A fresh warehouse at ``out`` (an existing one is replaced): catalog.db plus the table files."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from pyiceberg.catalog.sql import SqlCatalog
+    out = out.resolve()
+    if out.exists():
+        if not (out / "catalog.db").exists() and any(out.iterdir()):
+            raise FileExistsError(f"{out} exists and is not an Iceberg warehouse written by lens-proxy")
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    catalog = SqlCatalog("icebase", uri=f"sqlite:///{out / 'catalog.db'}", warehouse=out.as_uri())
+    for schema in sorted({s for s, _ in tables}):
+        catalog.create_namespace(schema)
+    for schema, table in tables:
+        reader = _batches(con, schema, table)
+        iceberg_table = catalog.create_table(f"{schema}.{table}", schema=reader.schema)
+        chunk: list[pa.RecordBatch] = []
+        rows = 0
+        for batch in reader:  # one Parquet file per ~2M rows: bounded memory, few files
+            chunk.append(batch)
+            rows += batch.num_rows
+            if rows >= 2_000_000:
+                iceberg_table.append(pa.Table.from_batches(chunk, reader.schema))
+                chunk, rows = [], 0
+        if chunk or not rows:
+            iceberg_table.append(pa.Table.from_batches(chunk, reader.schema))
+
+
+def write_postgres(con: duckdb.DuckDBPyConnection, tables: list[tuple[str, str]], dsn: str) -> None:
+    import adbc_driver_postgresql.dbapi as adbc
+
+    from proxy.backends.postgres import _uri
+
+    with adbc.connect(_uri(dsn, "", ""), autocommit=True) as conn:
+        cur = conn.cursor()
+        for schema in sorted({s for s, _ in tables}):
+            cur.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+        for schema, table in tables:
+            cur.execute(f'DROP TABLE IF EXISTS "{schema}"."{table}"')
+            cur.adbc_ingest(table, _batches(con, schema, table), mode="create", db_schema_name=schema)
+            cur.execute(f'ANALYZE "{schema}"."{table}"')
+        cur.close()
