@@ -162,6 +162,9 @@ def _serve(args: argparse.Namespace) -> int:
     except (OSError, ValueError, SqlError) as e:
         print(f"lens-proxy: {getattr(e, 'message', e)}", file=sys.stderr)
         return 1
+    except Exception as e:  # an engine's own error while opening a backend: say it, no traceback
+        print(f"lens-proxy: cannot open the backend: {type(e).__name__}: {e}", file=sys.stderr)
+        return 1
     backends = set(backend.values()) if isinstance(backend, dict) else {backend}
 
     try:

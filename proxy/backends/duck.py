@@ -88,7 +88,7 @@ class DuckBackend:
         namespaces: set[str] = set()
         for table in tables(source):
             if table.namespace not in namespaces:
-                self._con.execute(f"CREATE SCHEMA {_ident(source.catalog)}.{_ident(table.namespace)}")
+                self._con.execute(f"CREATE SCHEMA IF NOT EXISTS {_ident(source.catalog)}.{_ident(table.namespace)}")
                 namespaces.add(table.namespace)
             name = f"{_ident(source.catalog)}.{_ident(table.namespace)}.{_ident(table.name)}"
             self._con.execute(f"CREATE VIEW {name} AS {self._iceberg_select(table)}")

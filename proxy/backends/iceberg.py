@@ -27,9 +27,9 @@ import pyarrow as pa
 class IcebergSource:
     """An Iceberg catalog served under the catalog name the lens uses (``icebase``)."""
 
-    catalog: str  # the name lens SQL uses: icebase.audience.customers_large_data
+    catalog: str  # the name lens SQL uses, and the SQL catalog's name: icebase.audience.customers_large_data
     uri: str  # the SQL catalog's database: sqlite:///data/warehouse/catalog.db
-    warehouse: Path  # where the table files are; the only directory the engine may read
+    warehouse: Path  # where the table files are
 
     @classmethod
     def from_warehouse(cls, warehouse: str | Path, catalog: str = "icebase") -> IcebergSource:
@@ -70,6 +70,9 @@ def tables(source: IcebergSource) -> Iterator[IcebergTable]:
     for namespace in catalog.list_namespaces():
         for identifier in catalog.list_tables(namespace):
             yield snapshot(catalog.load_table(identifier), ".".join(namespace))
+    if not catalog.list_namespaces():
+        raise IcebergError(f"Iceberg catalog {source.catalog!r} at {source.uri} has no tables "
+                           "(the SQL catalog keeps tables per catalog name: is the name right?)")
 
 
 def snapshot(table, namespace: str) -> IcebergTable:  # table: pyiceberg.table.Table

@@ -7,8 +7,8 @@ exports of that file, so every format holds exactly the same rows for the same (
 * ``iceberg``: a warehouse directory with a pyiceberg SQL catalog (``catalog.db``, sqlite) and one Iceberg
   table per raw table (namespace = schema: ``audience.customers_large_data``), written with pyiceberg, no
   JVM. ``lens-proxy serve --iceberg DIR`` (or ``iceberg:`` in lens-proxy.yaml) serves it as ``icebase``.
-* ``parquet``: ``DIR/<schema>/<table>.parquet``, for engines that read Parquet (Spark:
-  ``CREATE TABLE … USING parquet LOCATION …``).
+* ``parquet``: ``DIR/<schema>/<table>/<table>.parquet``, a directory per table for engines that read
+  Parquet (Spark: ``CREATE TABLE audience.x USING parquet LOCATION 'DIR/audience/x'``).
 * ``postgres``: the tables created (replaced) in schema ``<schema>`` of the database a DSN names,
   loaded through ADBC's bulk ingest (binary COPY).
 """
@@ -36,19 +36,27 @@ def write(generator: Callable[..., dict[str, int]], fmt: str, out: str, **option
     if fmt == "duckdb":
         return generator(out, **options)
     with _generated(generator, **options) as (path, counts):
-        con = duckdb.connect(str(path), read_only=True)
-        try:
-            tables = [(s, t) for s, t in con.execute(
-                "SELECT schema_name, table_name FROM duckdb_tables() WHERE NOT temporary ORDER BY 1, 2").fetchall()]
-            if fmt == "parquet":
-                write_parquet(con, tables, Path(out))
-            elif fmt == "iceberg":
-                write_iceberg(con, tables, Path(out))
-            else:
-                write_postgres(con, tables, out)
-        finally:
-            con.close()
+        export(path, fmt, out)
     return counts
+
+
+def export(source: str | Path, fmt: str, out: str, *, catalog: str = "icebase") -> None:
+    """Copy every table of the DuckDB file ``source`` to ``out`` as ``fmt`` (iceberg, parquet, postgres);
+    ``catalog`` names an Iceberg warehouse's catalog (the name lens SQL uses for it)."""
+    con = duckdb.connect(str(source), read_only=True)
+    try:
+        tables = [(s, t) for s, t in con.execute(
+            "SELECT schema_name, table_name FROM duckdb_tables() WHERE NOT temporary ORDER BY 1, 2").fetchall()]
+        if fmt == "parquet":
+            write_parquet(con, tables, Path(out))
+        elif fmt == "iceberg":
+            write_iceberg(con, tables, Path(out), catalog)
+        elif fmt == "postgres":
+            write_postgres(con, tables, out)
+        else:
+            raise ValueError(f"cannot export to {fmt!r}")
+    finally:
+        con.close()
 
 
 @contextmanager
@@ -67,12 +75,13 @@ def _batches(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> pa.Reco
 
 def write_parquet(con: duckdb.DuckDBPyConnection, tables: list[tuple[str, str]], out: Path) -> None:
     for schema, table in tables:
-        (out / schema).mkdir(parents=True, exist_ok=True)
-        target = out / schema / f"{table}.parquet"
+        (out / schema / table).mkdir(parents=True, exist_ok=True)
+        target = out / schema / table / f"{table}.parquet"
         con.execute(f"COPY \"{schema}\".\"{table}\" TO '{str(target).replace(chr(39), chr(39) * 2)}' (FORMAT parquet)")
 
 
-def write_iceberg(con: duckdb.DuckDBPyConnection, tables: list[tuple[str, str]], out: Path) -> None:
+def write_iceberg(con: duckdb.DuckDBPyConnection, tables: list[tuple[str, str]], out: Path,
+                  catalog_name: str = "icebase") -> None:
     """A fresh warehouse at ``out`` (an existing one is replaced): catalog.db plus the table files."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -83,7 +92,7 @@ def write_iceberg(con: duckdb.DuckDBPyConnection, tables: list[tuple[str, str]],
             raise FileExistsError(f"{out} exists and is not an Iceberg warehouse written by lens-proxy")
         shutil.rmtree(out)
     out.mkdir(parents=True)
-    catalog = SqlCatalog("icebase", uri=f"sqlite:///{out / 'catalog.db'}", warehouse=out.as_uri())
+    catalog = SqlCatalog(catalog_name, uri=f"sqlite:///{out / 'catalog.db'}", warehouse=out.as_uri())
     for schema in sorted({s for s, _ in tables}):
         catalog.create_namespace(schema)
     for schema, table in tables:
