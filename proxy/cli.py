@@ -138,7 +138,7 @@ def _open_configured(args: argparse.Namespace):
                 backend.close()
             raise
         backends = {lens.name: opened[by_path[str(lc.path)]] for lens, lc in zip(lenses.values(), config.lenses, strict=True)}
-        return lenses, backends, args.host or config.host, args.port or config.port
+        return lenses, backends, args.host or config.host, args.port if args.port is not None else config.port
     if not args.lens:
         raise ValueError("nothing to serve: give --config FILE, or --lens DIR with --duckdb FILE / --iceberg DIR")
     from proxy.backends.duck import DuckBackend

@@ -138,20 +138,23 @@ class Cursor:
         self._lock = threading.Lock()
 
     def execute(self, sql: str, params: Sequence[object] | None = None) -> pa.RecordBatchReader:
-        try:
-            rel = self._cur.sql(sql, params=list(params) if params else None)
-            if rel is None:  # not a query: nothing to stream
-                return empty_reader()
-            reader = rel.to_arrow_reader(BATCH_ROWS)
-        except duckdb.Error as e:
-            raise translate_error(e) from None
+        # one call at a time: after a timeout the interrupted call may still be unwinding in its thread
+        with self._lock:
+            try:
+                rel = self._cur.sql(sql, params=list(params) if params else None)
+                if rel is None:  # not a query: nothing to stream
+                    return empty_reader()
+                reader = rel.to_arrow_reader(BATCH_ROWS)
+            except duckdb.Error as e:
+                raise translate_error(e) from None
         return pa.RecordBatchReader.from_batches(reader.schema, _translated(reader))
 
     def explain_analyze(self, sql: str) -> list[str]:
-        try:
-            rows = self._cur.sql(f"EXPLAIN ANALYZE {sql}").fetchall()
-        except duckdb.Error as e:
-            raise translate_error(e) from None
+        with self._lock:
+            try:
+                rows = self._cur.sql(f"EXPLAIN ANALYZE {sql}").fetchall()
+            except duckdb.Error as e:
+                raise translate_error(e) from None
         return [line for row in rows for line in str(row[-1]).rstrip("\n").split("\n")]
 
     def interrupt(self) -> None:

@@ -96,19 +96,27 @@ class Cursor:
         self._lock = threading.Lock()
 
     def execute(self, sql: str, params: Sequence[object] | None = None) -> pa.RecordBatchReader:
-        try:
-            self._cur.execute(sql, tuple(params) if params else None)
-            reader = self._cur.fetch_record_batch()
-        except Exception as e:
-            raise translate_error(e) from None
+        with self._lock:  # one call at a time: an interrupted call may still be unwinding in its thread
+            try:
+                self._cur.execute(sql, tuple(params) if params else None)
+                reader = self._cur.fetch_record_batch()
+            except Exception as e:
+                raise translate_error(e) from None
         if reader is None:
             return empty_reader()
         schema = arrow_schema(reader.schema)
         return pa.RecordBatchReader.from_batches(schema, _converted(reader, schema))
 
     def explain_analyze(self, sql: str) -> list[str]:
-        reader = self.execute(f"EXPLAIN ANALYZE {sql}")
-        return [str(v) for batch in reader for v in batch.column(0).to_pylist()]
+        cur = self._conn.cursor()
+        try:  # EXPLAIN cannot run inside COPY, ADBC's default way of reading a result
+            cur.adbc_statement.set_options(**{"adbc.postgresql.use_copy": "false"})
+            cur.execute(f"EXPLAIN ANALYZE {sql}")
+            return [str(row[0]) for row in cur.fetchall()]
+        except Exception as e:
+            raise translate_error(e) from None
+        finally:
+            cur.close()
 
     def interrupt(self) -> None:
         """libpq's cancel request: the server stops the statement, its stream ends with 57014."""
