@@ -81,6 +81,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="a DuckDB file (default), an Iceberg warehouse directory, Parquet files, or a PostgreSQL "
                           "database (--out is then a DSN)")
     gen.add_argument("--out", required=True, help="file, directory, or (postgres) a DSN")
+    gen.add_argument("--spark", metavar="URL",
+                     help="with --format parquet: register the tables in the Spark Connect server at URL "
+                          "(sc://host:15002), which must see --out at the same path")
     gen.add_argument("--customers", type=int, default=10_000)
     gen.add_argument("--seed", type=int, default=42)
     gen.add_argument("--end-date", type=dt.date.fromisoformat, default=None, help="YYYY-MM-DD (default: today)")
@@ -300,6 +303,13 @@ def _generate(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as e:
         print(f"lens-proxy: {e}", file=sys.stderr)
         return 1
+    if args.spark:
+        from proxy.generate.formats import register_spark
+
+        if args.format != "parquet":
+            print("lens-proxy: --spark registers Parquet tables: use it with --format parquet", file=sys.stderr)
+            return 2
+        print(f"registered in Spark: {', '.join(register_spark(Path(args.out), args.spark))}")
     elapsed = time.perf_counter() - started
     summary = ", ".join(f"{name}: {n:,} rows" for name, n in counts.items())
     where = "the PostgreSQL database" if args.format == "postgres" else args.out

@@ -124,3 +124,26 @@ def write_postgres(con: duckdb.DuckDBPyConnection, tables: list[tuple[str, str]]
             cur.adbc_ingest(table, _batches(con, schema, table), mode="create", db_schema_name=schema)
             cur.execute(f'ANALYZE "{schema}"."{table}"')
         cur.close()
+
+
+def register_spark(parquet_dir: Path, url: str) -> list[str]:
+    """Register every ``DIR/<schema>/<table>/`` written by ``write_parquet`` as the Spark table
+    ``schema.table`` (``USING parquet LOCATION``), through Spark Connect at ``url``. The directory must be
+    readable by the Spark server at the same path (a shared volume). Returns the table names."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from pyspark.sql import SparkSession
+    spark = SparkSession.builder.remote(url).create()
+    names = []
+    try:
+        for schema_dir in sorted(p for p in Path(parquet_dir).resolve().iterdir() if p.is_dir()):
+            spark.sql(f"CREATE DATABASE IF NOT EXISTS `{schema_dir.name}`")
+            for table_dir in sorted(p for p in schema_dir.iterdir() if p.is_dir()):
+                name = f"`{schema_dir.name}`.`{table_dir.name}`"
+                spark.sql(f"DROP TABLE IF EXISTS {name}")
+                location = str(table_dir).replace("'", "\\'")
+                spark.sql(f"CREATE TABLE {name} USING parquet LOCATION '{location}'")
+                names.append(f"{schema_dir.name}.{table_dir.name}")
+    finally:
+        spark.stop()
+    return names

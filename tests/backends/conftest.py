@@ -14,14 +14,13 @@ Every set-up holds exactly the rows of the DuckDB files the ground truth reads (
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from proxy.generate.formats import export
+from proxy.generate.formats import export, register_spark
 from tests.conftest import ROOT, RunningServer, start_server, stop_server
 from tests.sparkserver import SparkConnectServer, available
 
@@ -91,19 +90,7 @@ def setup_config(setup: str, request: pytest.FixtureRequest, tmp: Path, demo_fil
 def register_parquet(url: str, source: Path, out: Path) -> None:
     """Export ``source``'s tables as Parquet and register each as a Spark table ``schema.table``."""
     export(source, "parquet", str(out))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from pyspark.sql import SparkSession
-    spark = SparkSession.builder.remote(url).create()
-    try:
-        for schema_dir in sorted(p for p in out.iterdir() if p.is_dir()):
-            spark.sql(f"CREATE DATABASE IF NOT EXISTS `{schema_dir.name}`")
-            for table_dir in sorted(p for p in schema_dir.iterdir() if p.is_dir()):
-                name = f"`{schema_dir.name}`.`{table_dir.name}`"
-                spark.sql(f"DROP TABLE IF EXISTS {name}")
-                spark.sql(f"CREATE TABLE {name} USING parquet LOCATION '{table_dir}'")
-    finally:
-        spark.stop()
+    register_spark(out, url)
 
 
 @pytest.fixture(scope="session", params=SETUPS)
