@@ -117,6 +117,10 @@ def referenced_columns(entity: Entity) -> dict[tuple[str, ...], set[str]]:
             sources[(table.alias_or_name or table.name).lower()] = parts
         if not sources:
             continue
+        if select is query and len(sources) == 1 and any(isinstance(e, exp.Star) for e in select.expressions):
+            # SELECT * FROM one table: the entity's fields name that table's columns
+            fields = {f.column or f.name for f in entity.fields}
+            tables[next(iter(sources.values()))].update(fields)
         for column in select.find_all(exp.Column):
             if column.find_ancestor(exp.Select) is not select or not column.name or column.name == "*":
                 continue
