@@ -163,7 +163,7 @@ def pg_arrow(pg: PostgresServer, runs: int) -> None:
         with psycopg.connect(pg.dsn("arrow")) as conn, conn.cursor(name="c") as cur:
             cur.execute(sql)
             while chunk := cur.fetchmany(65536):
-                rows += pa.RecordBatch.from_arrays([pa.array(col) for col in zip(*chunk)], names=list("isftn")).num_rows
+                rows += pa.RecordBatch.from_arrays([pa.array(col) for col in zip(*chunk, strict=True)], names=list("isftn")).num_rows
         return rows
 
     def via_asyncpg_records() -> int:
@@ -173,7 +173,7 @@ def pg_arrow(pg: PostgresServer, runs: int) -> None:
             async with conn.transaction():
                 cursor = await conn.cursor(sql)
                 while chunk := await cursor.fetch(65536):
-                    rows += pa.RecordBatch.from_arrays([pa.array(col) for col in zip(*chunk)], names=list("isftn")).num_rows
+                    rows += pa.RecordBatch.from_arrays([pa.array(col) for col in zip(*chunk, strict=True)], names=list("isftn")).num_rows
             await conn.close()
             return rows
         return asyncio.run(go())
