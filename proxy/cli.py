@@ -50,6 +50,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--idle-session-timeout", type=float, default=0, metavar="SECONDS",
                        help="close sessions idle (outside a transaction) this long; 0: never")
     serve.add_argument("--max-message-size", type=int, default=64 * 1024 * 1024, metavar="BYTES")
+    serve.add_argument("--authentication-timeout", type=float, default=60, metavar="SECONDS",
+                       help="drop a connection that has not finished startup and authentication this long (default 60)")
     serve.set_defaults(func=_serve)
 
     passwd = sub.add_parser("passwd", help="set a user's password in a users file (stores verifiers, not the password)")
@@ -189,8 +191,9 @@ def _serve(args: argparse.Namespace) -> int:
         serving = asyncio.create_task(server.serve_forever())
         await stop.wait()
         print("lens-proxy: shutting down", flush=True)
-        await server.close()
+        await server.close()  # every session told (57P01) and closed, no engine call left running
         serving.cancel()
+        await asyncio.gather(serving, return_exceptions=True)
 
     asyncio.run(run())
     for b in backends:
@@ -202,7 +205,10 @@ def _server_options(args: argparse.Namespace) -> dict:
     from proxy.auth import load_users
 
     options: dict = {"auth_method": args.auth, "idle_session_timeout": args.idle_session_timeout,
-                     "max_message_size": args.max_message_size, "tls_required": args.tls_required}
+                     "max_message_size": args.max_message_size, "tls_required": args.tls_required,
+                     "authentication_timeout": args.authentication_timeout}
+    if args.authentication_timeout <= 0:
+        raise ValueError("--authentication-timeout must be positive")
     if args.auth != "trust":
         if not args.users:
             raise ValueError(f"--auth {args.auth} needs --users FILE")

@@ -22,7 +22,7 @@ from sqlglot.tokens import Token, TokenType
 
 from proxy.catalog.dialect import DIALECT as CATALOG_POSTGRES  # parses ::oid[] (asyncpg introspection)
 from proxy.errors import FeatureNotSupported, InsufficientPrivilege, ReadOnlyTransaction, SqlError, SyntaxErr
-from rewriter.rewrite import is_denied_function
+from rewriter.functions import check_calls, is_callable
 
 logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
@@ -136,8 +136,9 @@ def _classify(text: str, offset: int, tokens: list[Token]) -> Statement:
         try:
             ast = parse_query(text, offset)
         except SyntaxErr:
-            _refuse_denied_calls(tokens, offset)  # `glob('*')` does not even parse: still a 42501
+            _refuse_unknown_calls(tokens, offset)  # `glob('*')` does not even parse: still not a function
             raise
+        check_calls(ast, text, offset=offset)
         return Statement(Kind.QUERY, text, offset, words, ast, ast_offset=offset)
     if first == "EXPLAIN":
         return _explain(text, offset, tokens)
@@ -164,14 +165,25 @@ def _classify(text: str, offset: int, tokens: list[Token]) -> Statement:
     raise SyntaxErr(f'syntax error at or near "{tokens[0].text}"', position=offset + 1)
 
 
-def _refuse_denied_calls(tokens: list[Token], offset: int) -> None:
+def _refuse_unknown_calls(tokens: list[Token], offset: int) -> None:
+    """A query sqlglot cannot parse because it takes a name for its own function (``glob('*')`` is DuckDB's
+    GLOB operator): PostgreSQL would have parsed it and found no such function, so say that."""
     for tok, following in zip(tokens, tokens[1:], strict=False):
-        if following.token_type == TokenType.L_PAREN and is_denied_function(tok.text):
-            raise InsufficientPrivilege(
-                f"permission denied for function {tok.text}",
-                hint="clients may read lens tables only; engine and file functions are not available",
-                position=tok.start + 1,
+        name = tok.text.lower()
+        if (following.token_type == TokenType.L_PAREN and tok.token_type in _NAME_TOKENS
+                and tok.text.upper() in _SQLGLOT_FUNCTIONS and not is_callable(name)):
+            raise SqlError(
+                f"function {name} does not exist", sqlstate="42883", position=offset + tok.start + 1,
+                hint="No function matches the given name and argument types. You might need to add explicit type casts.",
             )
+
+
+_SQLGLOT_FUNCTIONS = frozenset(CATALOG_POSTGRES.parser_class.FUNCTIONS) | frozenset(
+    CATALOG_POSTGRES.parser_class.FUNCTION_PARSERS
+)
+_NAME_TOKENS = frozenset({TokenType.VAR, TokenType.GLOB, TokenType.IDENTIFIER}) | frozenset(
+    CATALOG_POSTGRES.parser_class.FUNC_TOKENS
+)
 
 
 def _declare(text: str, offset: int, tokens: list[Token]) -> Statement:

@@ -5,6 +5,14 @@ SSLRequest switches the stream to TLS (``StreamWriter.start_tls``) before anythi
 that each connection runs two tasks: a reader that frames bytes into messages and queues them, and a
 processor that hands them to the session in order. Reading on while a query runs is what lets the server
 notice a client that disconnected mid-query and cancel its query at once.
+
+Limits, as PostgreSQL's: a connection must finish its startup and authentication within
+``authentication_timeout`` (else it is dropped without a word); every accepted connection, authenticated
+or not, counts against ``max_connections`` (53300 beyond); ``idle_session_timeout`` and the session's own
+``idle_in_transaction_session_timeout`` end idle sessions with FATAL 57P05 / 25P03.
+
+Shutdown (SIGTERM) is PostgreSQL's fast shutdown: stop accepting, send every session FATAL 57P01,
+interrupt its query, wait for the engine to let go of every cursor, then return; nothing is left running.
 """
 
 from __future__ import annotations
@@ -12,12 +20,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
-from concurrent.futures import ThreadPoolExecutor
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 from proxy.catalog import Catalog
 from proxy.errors import SqlError, TooManyConnections
-from proxy.session import ServerContext, Session
+from proxy.session import ServerContext, Session, SessionState
 from proxy.wire import messages as m
 from proxy.wire.framing import MessageReader
 from rewriter.lens import Lens
@@ -55,6 +65,18 @@ class _StreamOutput:
         await self._writer.drain()
 
 
+@dataclass
+class _Connection:
+    """What shutdown needs of one accepted connection."""
+
+    session: Session
+    output: _StreamOutput
+    accepted_at: float
+
+
+SHUTDOWN_MESSAGE = "terminating connection due to administrator command"
+
+
 class LensProxyServer:
     def __init__(
         self,
@@ -71,6 +93,7 @@ class LensProxyServer:
         auth_method: str = "trust",
         users: dict[str, Any] | None = None,
         idle_session_timeout: float = 0,
+        authentication_timeout: float = 60,
     ) -> None:
         self.host, self.port = host, port
         self.max_connections = max_connections
@@ -78,6 +101,7 @@ class LensProxyServer:
         self.ssl_context = ssl_context
         self.tls_required = tls_required
         self.idle_session_timeout = idle_session_timeout
+        self.authentication_timeout = authentication_timeout
         self._pool = ThreadPoolExecutor(max_workers=worker_threads, thread_name_prefix="lens-query")
         # one backend for every lens, or a backend per lens name (lens-proxy.yaml)
         backends = dict(backend) if isinstance(backend, dict) else {name: backend for name in lenses}
@@ -91,10 +115,11 @@ class LensProxyServer:
             users=users or {},
         )
         self._server: asyncio.base_events.Server | None = None
-        self._connections: set[asyncio.Task[None]] = set()
+        self._connections: dict[asyncio.Task[None], _Connection] = {}
+        self._closing = False
 
-    async def _run_blocking(self, fn: Any, *args: Any) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+    def _run_blocking(self, fn: Any, *args: Any) -> Future[Any]:
+        return self._pool.submit(fn, *args)
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._client, self.host, self.port, limit=1 << 20)
@@ -108,35 +133,48 @@ class LensProxyServer:
             await self._server.serve_forever()
 
     async def close(self) -> None:
+        """Fast shutdown: every session gets FATAL 57P01, its query is interrupted, and this returns once
+        no engine call is running (so the backend can be closed)."""
+        self._closing = True
         if self._server is not None:
             self._server.close()
-        for session in list(self.context.sessions.values()):
-            session.cancel()
-        for task in list(self._connections):
+        for task, conn in list(self._connections.items()):
+            if conn.session.state in (SessionState.READY, SessionState.SKIP_TO_SYNC):
+                conn.output.write(m.error_response(m.error_fields("FATAL", "57P01", SHUTDOWN_MESSAGE)))
+                conn.output.flush()
+            conn.session.cancel()
             task.cancel()
         if self._connections:
             await asyncio.gather(*self._connections, return_exceptions=True)
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        await asyncio.to_thread(self._pool.shutdown, True)
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
-        self._connections.add(task)
         peer = str(writer.get_extra_info("peername"))
-        session = Session(self.context, _StreamOutput(writer), peer)
+        output = _StreamOutput(writer)
+        session = Session(self.context, output, peer)
+        self._connections[task] = _Connection(session, output, time.monotonic())
         queue: asyncio.Queue[object] = asyncio.Queue()
         framing = MessageReader(max_message_size=self.max_message_size)
         reading: asyncio.Task[None] | None = None
         try:
-            first = await self._startup_phase(reader, writer, framing, peer)
+            if self._closing:
+                return
+            try:
+                first = await asyncio.wait_for(self._startup_phase(reader, writer, framing, peer),
+                                               self.authentication_timeout)
+            except asyncio.TimeoutError:
+                log.info("connection %s: no startup packet within authentication_timeout", peer)
+                return
             if first is None:
                 return
             for msg in first:
                 queue.put_nowait(msg)
             reading = asyncio.create_task(self._read(reader, queue, session, framing))
-            await self._process(queue, session, writer)
-        except (ConnectionError, asyncio.IncompleteReadError):
-            pass
+            await self._process(queue, session, self._connections[task].accepted_at)
+        except (ConnectionError, OSError, asyncio.IncompleteReadError):
+            pass  # the client went away (reset mid-stream, TLS torn down): nothing to report
         except asyncio.CancelledError:
             pass
         except Exception:
@@ -144,13 +182,16 @@ class LensProxyServer:
         finally:
             if reading is not None:
                 reading.cancel()
-            session.close()
-            self._connections.discard(task)
             try:
-                writer.close()
-                await asyncio.wait_for(writer.wait_closed(), 1)
-            except (ConnectionError, asyncio.TimeoutError, asyncio.CancelledError, OSError):
-                pass
+                await session.aclose()
+            finally:
+                self._connections.pop(task, None)
+                try:
+                    output.flush()
+                    writer.close()
+                    await asyncio.wait_for(writer.wait_closed(), 1)
+                except (ConnectionError, asyncio.TimeoutError, asyncio.CancelledError, OSError, RuntimeError):
+                    pass
 
     async def _startup_phase(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, framing: MessageReader, peer: str
@@ -183,6 +224,12 @@ class LensProxyServer:
                         await writer.start_tls(self.ssl_context)
                         encrypted = True
                     continue
+                if isinstance(msg, m.StartupMessage) and len(self._connections) > self.max_connections:
+                    # every accepted connection counts, authenticated or not (as PostgreSQL counts backends)
+                    err = TooManyConnections("sorry, too many clients already")
+                    writer.write(m.error_response(m.error_fields("FATAL", err.sqlstate, err.message)))
+                    await writer.drain()
+                    return None
                 if isinstance(msg, m.StartupMessage) and self.tls_required and not encrypted:
                     user, database = msg.params.get("user", ""), msg.params.get("database") or msg.params.get("user", "")
                     host = peer.strip("()").split(",")[0].strip("'")
@@ -212,28 +259,35 @@ class LensProxyServer:
             session.cancel()  # the client is gone: stop its query
             queue.put_nowait(_EOF)
 
-    async def _process(self, queue: asyncio.Queue[object], session: Session, writer: asyncio.StreamWriter) -> None:
+    def _wait_limit(self, session: Session, accepted_at: float) -> tuple[float, str, str] | None:
+        """How long the next message may take, and the FATAL to send when it does not come."""
+        if session.state in (SessionState.STARTUP, SessionState.AUTHENTICATING):
+            return max(0.0, accepted_at + self.authentication_timeout - time.monotonic()), "", ""
+        if session.idle and self.idle_session_timeout > 0:
+            return self.idle_session_timeout, "57P05", "terminating connection due to idle-session timeout"
+        in_transaction_ms = session.idle_in_transaction_timeout_ms
+        if in_transaction_ms > 0:
+            return in_transaction_ms / 1000, "25P03", "terminating connection due to idle-in-transaction timeout"
+        return None
+
+    async def _process(self, queue: asyncio.Queue[object], session: Session, accepted_at: float) -> None:
         while True:
-            if self.idle_session_timeout > 0 and session.idle:
-                try:
-                    msg = await asyncio.wait_for(queue.get(), self.idle_session_timeout)
-                except asyncio.TimeoutError:
-                    text = "terminating connection due to idle-session timeout"
-                    writer.write(m.error_response(m.error_fields("FATAL", "57P05", text)))
-                    await writer.drain()
-                    return
-            else:
+            limit = self._wait_limit(session, accepted_at)
+            if limit is None:
                 msg = await queue.get()
+            else:
+                try:
+                    msg = await asyncio.wait_for(queue.get(), limit[0])
+                except asyncio.TimeoutError:
+                    if limit[1]:  # an authenticating client is dropped without a word, as PostgreSQL does
+                        session.out.write(m.error_response(m.error_fields("FATAL", limit[1], limit[2])))
+                        await session.out.drain()
+                    return
             if msg is _EOF:
                 return
             if isinstance(msg, SqlError):  # framing failed: FATAL, then close
-                writer.write(m.error_response(m.error_fields("FATAL", msg.sqlstate, msg.message)))
-                await writer.drain()
-                return
-            if isinstance(msg, m.StartupMessage) and len(self.context.sessions) >= self.max_connections:
-                err = TooManyConnections("sorry, too many clients already")
-                writer.write(m.error_response(m.error_fields("FATAL", err.sqlstate, err.message)))
-                await writer.drain()
+                session.out.write(m.error_response(m.error_fields("FATAL", msg.sqlstate, msg.message)))
+                await session.out.drain()
                 return
             keep = await session.handle(msg)
             if not keep or queue.empty() or isinstance(msg, m.Sync | m.Flush):

@@ -18,6 +18,7 @@ of the session can run while it is open without ending its stream.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import dataclasses
 import enum
 import logging
@@ -55,7 +56,8 @@ from proxy.wire import messages as m
 from proxy.wire import types as pgtypes
 from proxy.wire.encode import encode_batch_text
 from proxy.wire.encode_binary import column_formats, encode_batch
-from proxy.wire.params import decode_param
+from proxy.wire.framing import MalformedMessage
+from proxy.wire.params import TypedText, decode_param
 from rewriter.cache import Compiled, RewriteCache
 from rewriter.lens import Lens
 from rewriter.rewrite import rewrite
@@ -94,7 +96,7 @@ class ServerContext:
 
     lenses: dict[str, Lens]
     backends: dict[str, Any]  # lens name -> proxy.backends.base.Backend
-    run_blocking: Callable[..., Any]  # async (fn, *args) -> result, in the server's thread pool
+    run_blocking: Callable[..., Any]  # (fn, *args) -> concurrent.futures.Future, run in the server's thread pool
     catalog: Any = None  # proxy.catalog.Catalog
     sessions: dict[int, Session] = field(default_factory=dict)
     engine_settings: frozenset[str] = frozenset()
@@ -128,6 +130,7 @@ class Session(CursorCommands, SessionCommands):
         self._startup_params: dict[str, str] = {}
         self._startup_minor = 0
         self._startup_unknown: list[str] = []
+        self._inflight: set[concurrent.futures.Future[Any]] = set()
 
     # -- plumbing -------------------------------------------------------------------------------------
 
@@ -148,7 +151,24 @@ class Session(CursorCommands, SessionCommands):
         return self._cursor
 
     async def _blocking(self, fn: Callable[..., T], *args: Any) -> T:
-        return await self.server.run_blocking(fn, *args)
+        """Run ``fn`` in the server's thread pool. The call is remembered until it has finished, even when
+        the awaiting task is cancelled, so closing the session can wait for the engine to let go."""
+        future = self.server.run_blocking(fn, *args)
+        self._inflight.add(future)
+        future.add_done_callback(self._inflight.discard)
+        return await asyncio.wrap_future(future)
+
+    async def _settle(self, timeout: float = 10) -> None:
+        """Wait (bounded) until no engine call of this session is still running in a worker thread."""
+        pending = [asyncio.wrap_future(f) for f in list(self._inflight)]
+        if not pending:
+            return
+        done, late = await asyncio.wait(pending, timeout=timeout)
+        for future in done:  # the outcome belongs to a statement already answered: retrieve it, drop it
+            if not future.cancelled() and future.exception() is None:
+                self._close_result(future.result())
+        for future in late:
+            future.cancel()
 
     @property
     def catalog_cursor(self) -> Any:
@@ -164,6 +184,13 @@ class Session(CursorCommands, SessionCommands):
         """Ready, outside a transaction block, nothing running: what idle_session_timeout measures."""
         return self.state is SessionState.READY and self.tx.status == b"I" and not self._running
 
+    @property
+    def idle_in_transaction_timeout_ms(self) -> int:
+        """idle_in_transaction_session_timeout when it applies now (idle inside a transaction block), else 0."""
+        if self.state is not SessionState.READY or self.tx.status == b"I" or self._running:
+            return 0
+        return self.settings.idle_in_transaction_timeout_ms
+
     def cancel(self) -> None:
         """Interrupt the running query (CancelRequest, disconnect, statement_timeout)."""
         if self._running:
@@ -171,6 +198,13 @@ class Session(CursorCommands, SessionCommands):
             for cursor in cursors:
                 if cursor is not None:
                     cursor.interrupt()
+
+    async def aclose(self) -> None:
+        """Close once the engine has let go: interrupt the running query, wait for its worker, close."""
+        self.cancel()
+        self.server.sessions.pop(self.pid, None)
+        await self._settle()
+        self.close()
 
     def close(self) -> None:
         self.cancel()
@@ -206,7 +240,7 @@ class Session(CursorCommands, SessionCommands):
                 self.close()
                 return False
             if self.state is SessionState.SKIP_TO_SYNC:
-                if isinstance(msg, m.Sync):
+                if _is_sync(msg):
                     self._set_state(SessionState.READY)
                     self._sync()
                 return True
@@ -226,9 +260,9 @@ class Session(CursorCommands, SessionCommands):
             return False
         if self.tx.status == b"T":
             self.tx.status = b"E"
-        if isinstance(msg, m.Query):
+        if isinstance(msg, m.Query) or isinstance(msg, MalformedMessage) and msg.tag == m.QUERY:
             self._ready()
-        elif not isinstance(msg, m.Sync):
+        elif not _is_sync(msg):
             self._set_state(SessionState.SKIP_TO_SYNC)
         else:
             self._sync()
@@ -259,6 +293,10 @@ class Session(CursorCommands, SessionCommands):
             pass  # stray COPY traffic: Postgres ignores it outside COPY IN
         elif isinstance(msg, m.FunctionCall):
             raise FeatureNotSupported("the function call protocol is not supported")
+        elif isinstance(msg, MalformedMessage):
+            # Postgres: a bad format code is 22023; any other undecodable body 08P01. Either way an ERROR.
+            sqlstate = "22023" if msg.reason.startswith("unsupported format code") else "08P01"
+            raise SqlError(msg.reason, sqlstate=sqlstate)
         else:
             raise ProtocolViolationError(f"unexpected message {type(msg).__name__}")
         return True
@@ -334,9 +372,7 @@ class Session(CursorCommands, SessionCommands):
                 f'database "{self.database}" does not exist', hint=f"this server serves: {served}"
             )
         self.lens = lens
-        startup_settings = {k: v for k, v in params.items() if k not in ("user", "database", "options", "replication")}
-        startup_settings.update(_parse_options(params.get("options", "")))
-        self.settings = SessionSettings(startup_settings, engine_settings=self.server.engine_settings)
+        self.settings = SessionSettings.from_startup(params, engine_settings=self.server.engine_settings)
         self.settings.set_session_default("session_authorization", self.user)
         if self._startup_minor > 0 or self._startup_unknown:
             self.out.write(_negotiate_protocol_version(0, self._startup_unknown))
@@ -427,15 +463,19 @@ class Session(CursorCommands, SessionCommands):
                 return hit
         tree = pgfunctions.evaluate(statement.ast, self)
         notes: list[str] = []
-        tree = rewrite(tree, self.lens, params=params, notes=notes)
+        notices: list[tuple[str, str | None]] = []
+        catalog = self.server.catalog
+        schema = catalog.entity_types(self.lens) if catalog is not None else None
+        tree = rewrite(tree, self.lens, params=params, notes=notes, notices=notices, schema=schema)
         tree = fix_pg_types(tree)  # after rewrite: result columns are already named from the client's SQL
-        result = Compiled(self.backend.render(tree), tuple(notes))
+        result = Compiled(self.backend.render(tree), tuple(notes), tuple(notices))
         if key is not None:
             REWRITE_CACHE.put(key, result)
         return result
 
     async def _start_query(self, statement: Statement, params: list[Any], cursor: Any = None) -> pa.RecordBatchReader:
         assert statement.ast is not None
+        _check_parameter_numbers(statement)
         if count_params(statement.ast) > len(params):
             raise SqlError(f"there is no parameter ${len(params) + 1}", sqlstate="42P02",
                            hint="parameters are bound with the extended query protocol (Parse/Bind)")
@@ -444,11 +484,16 @@ class Session(CursorCommands, SessionCommands):
             statement = dataclasses.replace(statement, ast=tree)
         catalog = self.server.catalog
         if catalog is not None and catalog.handles(statement.ast):
-            return await self._guarded(self.catalog_cursor.execute, statement.ast, params or None, self.catalog_context())
+            values = [str(v) if isinstance(v, TypedText) else v for v in params]  # catalog values are plain
+            return await self._guarded(self.catalog_cursor.execute, statement.ast, values or None, self.catalog_context())
         constant = _constant_result(statement.ast)
         if constant is not None:  # `SELECT 1` health checks from pools: no engine round trip
             return constant
-        sql = self.compile(statement)
+        compiled = self.compiled(statement)
+        if compiled.notices and self.settings.get("client_min_messages").lower() not in ("warning", "error"):
+            for message, hint in compiled.notices:
+                self.out.write(m.notice_response(m.error_fields("NOTICE", "00000", message, None, hint)))
+        sql = compiled.sql
         log.debug("backend SQL: %s", sql)
         if cursor is not None:
             return await self._guarded(cursor.execute, sql, params or None)
@@ -463,19 +508,31 @@ class Session(CursorCommands, SessionCommands):
             self._shared_reader = None
 
     async def _guarded(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run a blocking engine call, honouring statement_timeout; errors come back as SqlErrors."""
+        """Run a blocking engine call, honouring statement_timeout; errors come back as SqlErrors.
+
+        When the timeout fires the query is interrupted and the worker is awaited before the error is
+        raised: the session's engine cursor is free again the moment the client reads the error."""
         timeout_ms = self.settings.statement_timeout_ms
         self._running = True
         try:
-            if timeout_ms > 0:
-                try:
-                    return await asyncio.wait_for(self._blocking(fn, *args), timeout_ms / 1000)
-                except asyncio.TimeoutError:
-                    self.cancel()
-                    raise QueryCanceled("canceling statement due to statement timeout") from None
-            return await self._blocking(fn, *args)
+            if timeout_ms <= 0:
+                return await self._blocking(fn, *args)
+            call = asyncio.ensure_future(self._blocking(fn, *args))
+            done, _ = await asyncio.wait({call}, timeout=timeout_ms / 1000)
+            if call in done:
+                return call.result()
+            self.cancel()
+            await asyncio.wait({call})
+            if not call.cancelled() and call.exception() is None:  # it finished just in time: no result wanted
+                self._close_result(call.result())
+            raise QueryCanceled("canceling statement due to statement timeout")
         finally:
             self._running = False
+
+    @staticmethod
+    def _close_result(result: Any) -> None:
+        if isinstance(result, pa.RecordBatchReader):
+            result.close()
 
     async def _open(self, portal: Portal) -> None:
         """Start the portal's query (named portals on their own engine cursor, so they outlive others)."""
@@ -595,6 +652,10 @@ class Session(CursorCommands, SessionCommands):
         if msg.statement and msg.statement in self.statements:
             raise SqlError(f'prepared statement "{msg.statement}" already exists', sqlstate="42P05")
         statement = statements[0]
+        try:
+            _check_parameter_numbers(statement)
+        except SqlError as err:
+            raise statement_error(err, statement) from None
         for oid in msg.param_types:
             if oid and oid not in pgtypes.BY_OID:
                 raise SqlError(f"type with OID {oid} is not supported", sqlstate="42704")
@@ -618,7 +679,7 @@ class Session(CursorCommands, SessionCommands):
         values = []
         for i, raw in enumerate(msg.params):
             fmt = formats[i] if len(formats) > 1 else (formats[0] if formats else 0)
-            values.append(decode_param(raw, prepared.param_types[i], fmt))
+            values.append(decode_param(raw, prepared.param_types[i], fmt, i))
         self._drop_portal(msg.portal)
         self.portals[msg.portal] = Portal(msg.portal, prepared, values, msg.result_formats)
         self.out.write(m.bind_complete())
@@ -751,23 +812,32 @@ def _fetch_encoded(
     return data, batch.num_rows, leftover, exhausted
 
 
+def _is_sync(msg: object) -> bool:
+    """A Sync, or what was meant as one (a Sync with a body is reported, then still ends the batch)."""
+    return isinstance(msg, m.Sync) or isinstance(msg, MalformedMessage) and msg.tag == m.SYNC
+
+
+_MAX_PARAMETERS = 65535  # the protocol counts parameters in an int16
+
+
+def _check_parameter_numbers(statement: Statement) -> None:
+    """``$0`` (or a number past what Bind can carry) is 42P02, as PostgreSQL answers at Parse."""
+    if statement.ast is None:
+        return
+    for node in statement.ast.find_all(exp.Parameter, exp.Placeholder):
+        number = param_number(node)
+        if number is not None and not 1 <= number <= _MAX_PARAMETERS:
+            start = node.meta.get("start")
+            position = None if start is None else start + 1  # query-relative, as rewriter errors are
+            raise SqlError(f"there is no parameter ${number}", sqlstate="42P02", position=position)
+
+
 def _reads_session_values(ast: exp.Expression) -> bool:
     """Queries whose rewrite embeds per-session values (pid, settings) must not be shared via the cache."""
     return any(
         isinstance(n, exp.Anonymous) and n.name.lower() in ("pg_backend_pid", "current_setting", "set_config")
         for n in ast.walk()
     )
-
-
-def _parse_options(options: str) -> dict[str, str]:
-    """``options=-c search_path=x -c statement_timeout=5s`` from the startup packet."""
-    out: dict[str, str] = {}
-    parts = options.replace("--", "-c ").split()
-    for i, part in enumerate(parts):
-        if part == "-c" and i + 1 < len(parts) and "=" in parts[i + 1]:
-            k, v = parts[i + 1].split("=", 1)
-            out[k.replace("-", "_")] = v
-    return out
 
 
 def _negotiate_protocol_version(minor: int, unknown: list[str]) -> bytes:

@@ -19,6 +19,7 @@ class Compiled:
 
     sql: str
     notes: tuple[str, ...] = ()  # how entities were joined, for EXPLAIN
+    notices: tuple[tuple[str, str | None], ...] = ()  # (message, hint) sent with each run (NOTICE): an ambiguous join
 
 
 class RewriteCache:

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from sqlglot import exp
 
+from rewriter import temporal as temporal_sql
 from rewriter.errors import FeatureNotSupported, SqlError
 from rewriter.lens import (
     REF_CATALOG,
+    Appended,
     Entity,
     Field,
     Lens,
@@ -59,6 +61,23 @@ class Expander:
         self.entity = entity
         self.alias = alias
         self.params = params or {}
+        self.appended: list[str] = []  # temporal relationships whose columns were used (their order of use)
+
+    def plain_source(self) -> exp.Expression:
+        """``(<entity SQL>) AS alias``."""
+        return entity_source(self.lens, self.entity, self.alias, self.params)
+
+    def source(self) -> exp.Expression:
+        """The entity's row source under this alias, with the columns of the temporal relationships the
+        expanded members used (each relationship joined once, however many of its columns are used)."""
+        if not self.appended:
+            return self.plain_source()
+        used = [t for name in self.appended if (t := self.entity.temporal(name)) is not None]
+        base = entity_query(self.lens, self.entity, self.params, ())
+        query = temporal_sql.extended_source(
+            base, self.entity, used, lambda e, a: Expander(self.lens, e, a, self.params), self.lens.activity_schema
+        )
+        return exp.Subquery(this=query, alias=exp.TableAlias(this=exp.to_identifier(self.alias)))
 
     def row_expression(self, member: Member) -> exp.Expression:
         """A field or dimension as a per-row expression."""
@@ -73,24 +92,44 @@ class Expander:
     # -- internals ------------------------------------------------------------------------------------
 
     def _expand_row(self, member: Member, stack: tuple[str, ...]) -> exp.Expression:
+        if isinstance(member, Appended):  # a column of the extended row source (see ``source``)
+            if member.relationship not in self.appended:
+                self.appended.append(member.relationship)
+            return exp.column(exp.to_identifier(member.name, quoted=True), table=exp.to_identifier(self.alias))
         if isinstance(member, Field) and member.column:
             return exp.column(exp.to_identifier(member.column), table=exp.to_identifier(self.alias))
         return self._expand_snippet(member, stack, in_aggregate=False)
 
     def _expand_measure(self, measure: Measure, stack: tuple[str, ...]) -> exp.Expression:
         inner = self._expand_snippet(measure, stack, in_aggregate=True)
+        inner = self._own_rows_counted(inner)
         kind = measure.measure_type
         if kind == "running_total":
             total = exp.Sum(this=inner)
             total.meta[RUNNING_TOTAL_META] = True  # the rewriter accumulates it over the query's grain
             return total
         if kind == "number":
-            result = inner
+            result = _null_if_divided_by_zero(inner)
         else:
             result = self._aggregate(kind, inner)
         if measure.rolling_window is not None:
             result.meta[ROLLING_META] = measure.rolling_window  # the rewriter windows it over the time grain
         return result
+
+    def _own_rows_counted(self, node: exp.Expression) -> exp.Expression:
+        """``count(*)`` in a measure counts the entity's own rows: its primary key's non-NULL values. A plan
+        may LEFT JOIN the entity (a group with none of its rows keeps its row of NULLs), where ``count(*)``
+        would count that row; without a primary key it stays ``count(*)``."""
+        key = self.entity.primary_key
+        if not key:
+            return node
+
+        def replace(n: exp.Expression) -> exp.Expression:
+            if isinstance(n, exp.Count) and isinstance(n.this, exp.Star):
+                return exp.Count(this=self._field(key[0]))
+            return n
+
+        return node.transform(replace)
 
     def _aggregate(self, kind: str, inner: exp.Expression) -> exp.Expression:
         agg = AGGREGATES.get(kind)
@@ -102,29 +141,62 @@ class Expander:
 
     def _related_measure(self, entity_name: str, measure_name: str, stack: tuple[str, ...]) -> exp.Expression:
         """A ``sub_query`` dimension's ``${other.measure}``: that measure over the related rows of this row,
-        as a correlated scalar subquery along the relationship declared between the two entities."""
+        as a correlated scalar subquery along the relationship declared between the two entities (its key
+        equality and its ``sql_snippet``). Over no related rows a count is 0, any other measure NULL."""
         other = self.lens.entity(entity_name)
         measure = other.member(measure_name) if other is not None else None
         if other is None or not isinstance(measure, Measure):
             raise SqlError(f"{entity_name}.{measure_name} is not a measure", sqlstate="42703")
-        inner_alias = f"__sub_{other.name}"
-        inner = Expander(self.lens, other, inner_alias, self.params)
-        condition = None
+        inner = Expander(self.lens, other, f"__sub_{other.name}", self.params)
+        condition, _ = self._correlation(inner)
+        return self._scalar(inner, inner._expand_measure(measure, stack), condition)
+
+    def _related_value(self, entity_name: str, member_name: str, stack: tuple[str, ...]) -> exp.Expression:
+        """A dimension's ``${other.field}`` (no ``sub_query``): the related row's value, along a relationship
+        on which this row has at most one related row (N:1 or 1:1 from here); NULL without one."""
+        other = self.lens.entity(entity_name)
+        member = other.member(member_name) if other is not None else None
+        if other is None or member is None:
+            raise SqlError(f"unknown member {entity_name}.{member_name}", sqlstate="42703")
+        if isinstance(member, Measure):
+            raise FeatureNotSupported(
+                f"{self.entity.name} references measure {other.name}.{member.name} in a per-row value",
+                hint="declare the dimension with sub_query: true",
+            )
+        inner = Expander(self.lens, other, f"__ref_{other.name}", self.params)
+        condition, one = self._correlation(inner)
+        if not one:
+            raise FeatureNotSupported(
+                f"{self.entity.name} references {other.name}.{member.name} across a relationship with many "
+                f"{other.name} rows per {self.entity.name} row",
+                hint=f"aggregate it: a measure of {other.name} in a sub_query dimension",
+            )
+        return self._scalar(inner, inner._expand_row(member, stack), condition)
+
+    def _correlation(self, inner: Expander) -> tuple[exp.Expression, bool]:
+        """The join condition between this entity's row and ``inner``'s rows (relationship keys and extra
+        condition), and whether it matches at most one ``inner`` row (N:1 or 1:1 seen from here)."""
+        other = inner.entity
         for rel in self.entity.relationships:
             if rel.target.lower() == other.name.lower():
-                condition = exp.EQ(this=self._field(rel.field), expression=inner._field(rel.target_field))
-                break
-        if condition is None:
-            for rel in other.relationships:
-                if rel.target.lower() == self.entity.name.lower():
-                    condition = exp.EQ(this=inner._field(rel.field), expression=self._field(rel.target_field))
-                    break
-        if condition is None:
-            raise FeatureNotSupported(
-                f"sub_query dimension of {self.entity.name} needs a relationship declared with {other.name}"
-            )
-        select = exp.Select(expressions=[inner._expand_measure(measure, stack)])
-        select.set("from_", exp.From(this=entity_source(self.lens, other, inner_alias, self.params)))
+                condition: exp.Expression = exp.EQ(this=self._field(rel.field), expression=inner._field(rel.target_field))
+                if rel.extra_condition is not None:  # the relationship's sql_snippet is part of the join
+                    condition = exp.and_(condition, expand_pair(rel.extra_condition, self, inner))
+                return condition, rel.kind in ("N:1", "1:1") and rel.extra_condition is None
+        for rel in other.relationships:
+            if rel.target.lower() == self.entity.name.lower():
+                condition = exp.EQ(this=inner._field(rel.field), expression=self._field(rel.target_field))
+                if rel.extra_condition is not None:
+                    condition = exp.and_(condition, expand_pair(rel.extra_condition, inner, self))
+                return condition, rel.kind in ("1:N", "1:1") and rel.extra_condition is None
+        raise FeatureNotSupported(
+            f"{self.entity.name} references {other.name}, but no relationship is declared between them",
+            hint=f"declare a relationship between {self.entity.name} and {other.name}",
+        )
+
+    def _scalar(self, inner: Expander, value: exp.Expression, condition: exp.Expression) -> exp.Expression:
+        select = exp.Select(expressions=[value])
+        select.set("from_", exp.From(this=inner.source()))
         select.set("where", exp.Where(this=condition))
         return exp.Subquery(this=select)
 
@@ -150,10 +222,7 @@ class Expander:
                 if entity_name.lower() != self.entity.name.lower() and getattr(member, "sub_query", False):
                     return self._related_measure(entity_name, member_name, stack)
                 if entity_name.lower() != self.entity.name.lower():
-                    raise FeatureNotSupported(
-                        f"{key} references another entity ({entity_name}.{member_name}); "
-                        "cross-entity references are not supported yet"
-                    )
+                    return self._related_value(entity_name, member_name, stack)
                 target = self.entity.member(member_name)
                 if target is None:
                     raise SqlError(f"{key} references unknown member {entity_name}.{member_name}", sqlstate="42703")
@@ -170,6 +239,21 @@ class Expander:
         if isinstance(expression, exp.Column):  # transform() replaces the root too, but keep it explicit
             return replace(expression)
         return expression.transform(replace)
+
+
+def expand_pair(condition: exp.Expression, first: Expander, second: Expander) -> exp.Expression:
+    """A relationship's extra condition (its ``sql_snippet``), whose ``${entity.member}`` references name
+    either side: ``first`` is the declaring entity's instance, ``second`` the target's."""
+
+    def replace(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Column) and is_reference(node):
+            entity_name, member_name = reference_target(node)
+            for expander in (first, second):
+                if expander.entity.name.lower() == entity_name.lower():
+                    return _parenthesize(expander._field(member_name))
+        return node
+
+    return condition.copy().transform(replace)
 
 
 def entity_source(lens: Lens, entity: Entity, alias: str, params: dict[str, str] | None = None) -> exp.Expression:
@@ -204,6 +288,19 @@ def param_literal(value: str | None) -> exp.Expression:
     except ValueError:
         return exp.Literal.string(value)
     return exp.Literal.number(value)
+
+
+def _null_if_divided_by_zero(node: exp.Expression) -> exp.Expression:
+    """A ``number`` measure's divisions over aggregates give NULL for a zero divisor (a ratio of nothing),
+    on every backend, rather than an error, NaN or infinity. Row-level divisions inside an aggregate keep
+    their own meaning."""
+
+    def replace(n: exp.Expression) -> exp.Expression:
+        if isinstance(n, exp.Div) and n.find_ancestor(exp.AggFunc) is None:
+            n.set("expression", exp.Nullif(this=n.expression, expression=exp.Literal.number(0)))
+        return n
+
+    return node.transform(replace)
 
 
 def _parenthesize(node: exp.Expression) -> exp.Expression:

@@ -1,14 +1,15 @@
 """Join trees: how the entities of one SELECT are joined, along the lens's declared relationships.
 
-Entities named together (``FROM a, b``, ``CROSS JOIN``, ``JOIN`` without ON) are connected by the shortest
-path in the relationship graph, through intermediate entities where needed; ties go to the relationship
-declared first (lens order), so the choice is deterministic. An explicit ``JOIN … ON`` whose condition is a
-declared relationship is that relationship with the user's join type; any other ON is kept as written.
+The client's explicit joins come first: a ``JOIN … ON`` whose condition contains a declared relationship
+(``x.f = y.g``) is that relationship with the client's join type (its other conjuncts stay on that join);
+any other ON is kept as written. Entities named without a condition (``FROM a, b``, ``CROSS JOIN``, or an ON
+naming only the joined entity) are connected by ``rewriter.join_paths``'s rule over the relationship graph,
+through intermediate entities where needed, so the tree does not depend on the order of FROM.
 
-The tree is rooted at an entity that no other entity of the tree declares a relationship to (the "one"
-side), so relationship joins come out as LEFT joins from the declaring entity, as in Lens and Cube: a
-customer with no orders is still a customer. An edge walked against its declaration is a RIGHT join, which
-keeps the declaring side's rows in that case too.
+Without explicit joins the tree is rooted at an entity no tree edge points into (the "one" side), so
+relationship joins come out as LEFT joins from the declaring entity, as in Lens and Cube: a customer with no
+orders is still a customer. An edge walked against its declaration is a RIGHT join, which keeps the
+declaring side's rows in that case too. With explicit joins the tree is rooted at the first entity of FROM.
 
 ``multiplies`` says whether the joins around an entity can repeat its rows (crossing a ``1:N`` edge from
 the "1" side): that is what decides how ``rewriter.plan`` aggregates that entity's measures.
@@ -22,7 +23,7 @@ from dataclasses import dataclass, field
 
 from sqlglot import exp
 
-from rewriter.errors import SqlError
+from rewriter.join_paths import RULE, Connection, connect
 from rewriter.lens import Lens, Relationship
 
 
@@ -37,64 +38,13 @@ class JoinNode:
     relationship: Relationship | None = None  # the edge to the parent
     forward: bool = True  # True: the parent declares the relationship
     side: str | None = None  # explicit join side/kind from the client: "LEFT", "RIGHT", "FULL", "INNER"
-    condition: exp.Expression | None = None  # a client ON that matches no relationship
+    on: exp.Join | None = None  # the client's JOIN whose ON (rewritten in place) holds this edge's condition
+    keep: tuple[int, ...] | None = None  # conjuncts of that ON for this edge (None: all of it)
     children: list[JoinNode] = field(default_factory=list)
+    position: int = 0  # order in the client's FROM (intermediate entities: after every client entity)
 
     def __repr__(self) -> str:
         return f"JoinNode({self.alias}:{self.entity})"
-
-
-def relationships_in_order(lens: Lens) -> list[tuple[str, Relationship]]:
-    """Every relationship with its declaring entity, in declaration (lens) order."""
-    return [(e.name, r) for e in lens.entities for r in e.relationships]
-
-
-def _neighbours(lens: Lens) -> dict[str, list[tuple[str, Relationship, bool]]]:
-    graph: dict[str, list[tuple[str, Relationship, bool]]] = {e.name.lower(): [] for e in lens.entities}
-    for source, rel in relationships_in_order(lens):
-        graph.setdefault(source.lower(), []).append((rel.target, rel, True))
-        graph.setdefault(rel.target.lower(), []).append((source, rel, False))
-    return graph
-
-
-def shortest_path(lens: Lens, starts: list[str], goal: str) -> list[tuple[str, str, Relationship, bool]]:
-    """Shortest path from any of ``starts`` (in order) to ``goal``: [(from, to, relationship, forward)]."""
-    graph = _neighbours(lens)
-    goal_key = goal.lower()
-    queue: deque[str] = deque()
-    came_from: dict[str, tuple[str, Relationship, bool] | None] = {}
-    for s in starts:
-        if s.lower() not in came_from:
-            came_from[s.lower()] = None
-            queue.append(s.lower())
-    while queue:
-        node = queue.popleft()
-        if node == goal_key:
-            break
-        for neighbour, rel, forward in graph.get(node, []):
-            key = neighbour.lower()
-            if key not in came_from:
-                came_from[key] = (node, rel, forward)
-                queue.append(key)
-    if goal_key not in came_from:
-        names = ", ".join(sorted({s for s in starts}))
-        rels = "; ".join(
-            f"{src} {r.kind} {r.target} ({src}.{r.field} = {r.target}.{r.target_field})"
-            for src, r in relationships_in_order(lens)
-        )
-        raise SqlError(
-            f"no relationship path between {goal} and {names}",
-            sqlstate="42P10",
-            hint=f"the lens declares: {rels or 'no relationships'}",
-        )
-    path = []
-    key = goal_key
-    while came_from[key] is not None:
-        prev, rel, forward = came_from[key]  # type: ignore[misc]
-        path.append((prev, key, rel, forward))
-        key = prev
-    path.reverse()
-    return path
 
 
 def multiplies(rel: Relationship, forward: bool) -> bool:
@@ -111,7 +61,9 @@ def multiplies(rel: Relationship, forward: bool) -> bool:
 
 class JoinTree:
     def __init__(self, nodes: list[JoinNode]) -> None:
-        self.nodes = nodes
+        self.nodes = nodes  # in render order: every node after its parent
+        self.connection: Connection = Connection(())
+        self.notice: tuple[str, str] | None = None  # (message, hint): the rule chose between equally good trees
 
     @property
     def root(self) -> JoinNode:
@@ -174,27 +126,26 @@ class JoinTree:
     ) -> tuple[exp.Expression, list[exp.Join]]:
         """FROM and JOIN clauses for ``subset`` (rooted at its top node, children in tree order)."""
         allowed = {id(n) for n in subset}
-        top = next(n for n in self.nodes if id(n) in allowed and (n.parent is None or id(n.parent) not in allowed))
+        ordered = [n for n in self.nodes if id(n) in allowed]  # self.nodes is in render order
+        top = ordered[0]
         joins: list[exp.Join] = []
-        queue = deque([top])
-        while queue:
-            node = queue.popleft()
-            for child in node.children:
-                if id(child) not in allowed:
-                    continue
-                side = child.side or ("LEFT" if child.forward else "RIGHT")
-                args: dict[str, object] = {"this": source(child), "on": condition(child)}
-                if side in ("LEFT", "RIGHT", "FULL"):
-                    args["side"] = side
-                elif side == "INNER":
-                    args["kind"] = "INNER"
-                joins.append(exp.Join(**args))
-                queue.append(child)
+        for child in ordered[1:]:
+            side = child.side or ("LEFT" if child.forward else "RIGHT")
+            args: dict[str, object] = {"this": source(child), "on": condition(child)}
+            if side in ("LEFT", "RIGHT", "FULL"):
+                args["side"] = side
+            elif side == "INNER":
+                args["kind"] = "INNER"
+            joins.append(exp.Join(**args))
         return source(top), joins
 
     def describe(self) -> list[str]:
-        """Human-readable joins, for EXPLAIN."""
+        """Human-readable joins, for EXPLAIN: the tree, the rule that chose it, the alternatives."""
         lines = []
+        if self.connection.edges:
+            lines.append(f"join tree chosen by the lens (rule: {RULE})")
+        if self.notice:
+            lines.append(f"NOTICE: {self.notice[0]}")
         for n in self.nodes:
             if n.parent is None:
                 continue
@@ -202,94 +153,138 @@ class JoinTree:
             if n.relationship is not None:
                 r = n.relationship
                 decl = n.parent.entity if n.forward else n.entity
-                lines.append(f"{side} JOIN {n.alias} ({n.entity}) via {decl} {r.kind} {r.target} on {r.field} = {r.target_field}")
+                extra = " and the query's own condition" if n.on is not None else ""
+                lines.append(f"{side} JOIN {n.alias} ({n.entity}) via {decl} {r.kind} {r.target} on {r.field} = {r.target_field}{extra}")
             else:
                 lines.append(f"{side} JOIN {n.alias} ({n.entity}) on the query's own condition")
         return lines
 
 
+@dataclass
+class JoinSpec:
+    """What the client's FROM said about one entity (by alias)."""
+
+    side: str | None = None  # LEFT/RIGHT/FULL/INNER as written; None for a comma or CROSS JOIN
+    partner: str | None = None  # alias of an earlier entity the ON joins it to (None: the lens connects it)
+    relationship: Relationship | None = None  # the declared relationship the ON spells, if any
+    forward: bool = True  # True: the partner declares the relationship
+    on: exp.Join | None = None  # the JOIN holding the ON, read at render time (it is rewritten in place)
+    keep: tuple[int, ...] | None = None  # conjuncts of the ON that belong to this edge (None: all)
+
+
+def conjuncts(node: exp.Expression | None) -> list[exp.Expression]:
+    """``a AND (b AND c)`` → [a, b, c]; parentheses around the whole are looked through."""
+    if node is None:
+        return []
+    while isinstance(node, exp.Paren):
+        node = node.this
+    if isinstance(node, exp.And):
+        return conjuncts(node.this) + conjuncts(node.expression)
+    return [node]
+
+
 def build_tree(
     lens: Lens,
     user: list[tuple[str, str]],
-    explicit: dict[str, tuple[str | None, JoinNode | None, Relationship | None, bool, exp.Expression | None]],
+    specs: dict[str, JoinSpec],
     fresh_alias: Callable[[str], str],
 ) -> JoinTree:
-    """Connect the client's entities (``user``: [(alias, entity)] in FROM order).
+    """Connect the client's entities (``user``: [(alias, entity)] in FROM order): explicit edges from
+    ``specs`` (by lower-case alias), the lens's rule for the rest."""
+    nodes = [JoinNode(alias, entity, True, position=i) for i, (alias, entity) in enumerate(user)]
+    by_alias = {n.alias.lower(): n for n in nodes}
+    links: list[tuple[JoinNode, JoinNode, Relationship | None, bool, JoinSpec | None]] = []  # (a, b, rel, a declares)
+    for node in nodes[1:]:
+        spec = specs.get(node.alias.lower())
+        if spec is not None and spec.partner is not None:
+            links.append((by_alias[spec.partner.lower()], node, spec.relationship, spec.forward, spec))
+    groups = _components(nodes, links)
+    connection = connect(lens, [frozenset(n.entity.lower() for n in g) for g in groups])
+    intermediates: dict[str, JoinNode] = {}
 
-    ``explicit`` maps an alias to what its explicit JOIN said: (side, partner node placeholder, matched
-    relationship, forward, unmatched ON condition). Entities without an explicit ON are connected along
-    the shortest relationship path to the entities already placed.
-    """
-    nodes: list[JoinNode] = []
-    by_alias: dict[str, JoinNode] = {}
-    first_alias, first_entity = user[0]
-    root = JoinNode(first_alias, first_entity, True)
-    nodes.append(root)
-    by_alias[first_alias.lower()] = root
-    for alias, entity in user[1:]:
-        spec = explicit.get(alias.lower())
-        node = JoinNode(alias, entity, True)
-        if spec is not None and (spec[2] is not None or spec[4] is not None):
-            side, partner, rel, forward, cond = spec
-            assert partner is not None
-            node.parent = by_alias[partner.alias.lower()]
-            node.relationship, node.forward, node.side, node.condition = rel, forward, side, cond
-            node.parent.children.append(node)
-            nodes.append(node)
-            by_alias[alias.lower()] = node
-            continue
-        side = spec[0] if spec is not None else None
-        placed = [n.entity for n in nodes]
-        path = shortest_path(lens, placed, entity)
-        if not path:  # the same entity twice without a condition: a self-join needs an ON
-            raise SqlError(
-                f"entity {entity} appears twice; join it with an explicit ON condition",
-                sqlstate="42P10",
-            )
-        parent = next(n for n in nodes if n.entity.lower() == path[0][0])
-        for i, (_, to, rel, forward) in enumerate(path):
-            last = i == len(path) - 1
-            child = node if last else JoinNode(fresh_alias(to), lens.entity(to).name, False)  # type: ignore[union-attr]
-            child.parent, child.relationship, child.forward = parent, rel, forward
-            if last and side is not None:
-                child.side = side
-            parent.children.append(child)
-            nodes.append(child)
-            by_alias[child.alias.lower()] = child
-            parent = child
-    tree = JoinTree(nodes)
-    if not explicit:
-        _reroot(tree)
+    def endpoint(entity: str) -> JoinNode:
+        for group in groups:
+            for n in group:
+                if n.entity.lower() == entity:
+                    return n
+        if entity not in intermediates:
+            real = lens.entity(entity)
+            assert real is not None
+            intermediates[entity] = JoinNode(fresh_alias(real.name), real.name, False, position=len(user) + len(intermediates))
+        return intermediates[entity]
+
+    for edge in connection.edges:
+        links.append((endpoint(edge.source), endpoint(edge.target), edge.relationship, True, None))
+    every = nodes + list(intermediates.values())
+    explicit = any(spec.side is not None or spec.partner is not None or spec.on is not None for spec in specs.values())
+    root = nodes[0] if explicit else _one_side(every, links, lens)
+    _orient(root, every, links, specs)
+    tree = JoinTree(_render_order(root))
+    tree.connection = connection
+    tree.notice = connection.notice([n.entity for n in nodes])
     return tree
 
 
-def _reroot(tree: JoinTree) -> None:
-    """Root the tree at a node no tree edge points into, so relationship joins are LEFT joins."""
-    def incoming(n: JoinNode) -> bool:
-        return any(not fwd for _, _, fwd in tree.neighbours(n))
+def _components(nodes: list[JoinNode], links) -> list[list[JoinNode]]:
+    """The client's entities grouped by the explicit joins between them, in FROM order."""
+    group_of = {id(n): i for i, n in enumerate(nodes)}
+    for a, b, *_ in links:
+        ga, gb = group_of[id(a)], group_of[id(b)]
+        if ga != gb:
+            for k, g in group_of.items():
+                if g == gb:
+                    group_of[k] = ga
+    out: dict[int, list[JoinNode]] = {}
+    for n in nodes:
+        out.setdefault(group_of[id(n)], []).append(n)
+    return list(out.values())
 
-    candidates = [n for n in tree.nodes if not incoming(n)]
-    if not candidates or candidates[0] is tree.root:
-        return
-    new_root = candidates[0]
-    # reverse the parent links on the path from new_root up to the old root
-    path = []
-    cur: JoinNode | None = new_root
-    while cur is not None:
-        path.append(cur)
-        cur = cur.parent
-    for child, parent in zip(path, path[1:], strict=False):
-        parent.children.remove(child)
-        child.children.append(parent)
-    for i in range(len(path) - 1, 0, -1):
-        upper, lower = path[i], path[i - 1]
-        upper.parent, upper.relationship, upper.forward = lower, lower.relationship, not lower.forward
-    new_root.parent, new_root.relationship = None, None
-    # keep node order root-first, then breadth-first, so rendering stays deterministic
-    ordered: list[JoinNode] = []
-    queue = deque([new_root])
+
+def _one_side(nodes: list[JoinNode], links, lens: Lens) -> JoinNode:
+    """The root when the lens chooses every join: an entity no relationship of the tree points into (first
+    in lens declaration order, so the choice does not depend on FROM order)."""
+    targets = {id(b) if declares else id(a) for a, b, rel, declares, _ in links if rel is not None}
+    order = {e.name.lower(): i for i, e in enumerate(lens.entities)}
+    candidates = [n for n in nodes if id(n) not in targets] or nodes
+    return min(candidates, key=lambda n: (order.get(n.entity.lower(), len(order)), not n.user, n.position))
+
+
+def _orient(root: JoinNode, nodes: list[JoinNode], links, specs: dict[str, JoinSpec]) -> None:
+    """Hang every node from ``root``: parent, the relationship to it, and which side declares it."""
+    adjacency: dict[int, list] = {id(n): [] for n in nodes}
+    for a, b, rel, declares, spec in links:  # b is the entity the client's JOIN brought in (when spec)
+        adjacency[id(a)].append((b, rel, declares, spec, False))
+        adjacency[id(b)].append((a, rel, not declares, spec, True))
+    seen = {id(root)}
+    queue = deque([root])
     while queue:
-        n = queue.popleft()
-        ordered.append(n)
-        queue.extend(n.children)
-    tree.nodes[:] = ordered
+        node = queue.popleft()
+        for other, rel, declares, spec, against in sorted(adjacency[id(node)], key=lambda t: t[0].position):
+            if id(other) in seen:
+                continue
+            seen.add(id(other))
+            other.parent, other.relationship, other.forward = node, rel, declares
+            own = specs.get(other.alias.lower()) if other.user else None
+            if spec is not None:  # an explicit edge: the client's join type and ON, whichever way it hangs
+                side = _FLIPPED.get(spec.side, spec.side) if against else spec.side
+                other.side, other.on, other.keep = side, spec.on, spec.keep
+            elif own is not None and own.partner is None:  # joined by the lens, with the client's type/filter
+                other.side, other.on, other.keep = own.side, own.on, own.keep
+            node.children.append(other)
+            queue.append(other)
+
+
+_FLIPPED = {"LEFT": "RIGHT", "RIGHT": "LEFT"}
+
+
+def _render_order(root: JoinNode) -> list[JoinNode]:
+    """Root first; then, among nodes whose parent is placed, intermediate entities before client ones and
+    client ones in FROM order, so an ON naming earlier entities finds them already joined."""
+    ordered = [root]
+    available = list(root.children)
+    while available:
+        available.sort(key=lambda n: (n.user, n.position))
+        node = available.pop(0)
+        ordered.append(node)
+        available.extend(node.children)
+    return ordered

@@ -32,6 +32,22 @@ MEASURE_TYPES = (
 )
 MEMBER_TYPES = ("string", "number", "date", "time", "bool", "boolean")
 RELATIONSHIP_KINDS = ("1:1", "1:N", "N:1")
+# ActivitySchema relationships (AS 2.0, plus the Lens 1 recipes' aggregate_after / aggregate_all_ever):
+# kind -> (which appended rows, which one is picked: "first"/"last", or None for an aggregate)
+TEMPORAL_KINDS: dict[str, tuple[str, str | None]] = {
+    "first_ever": ("ever", "first"),
+    "last_ever": ("ever", "last"),
+    "first_before": ("before", "first"),
+    "last_before": ("before", "last"),
+    "first_after": ("after", "first"),
+    "last_after": ("after", "last"),
+    "first_in_between": ("in_between", "first"),
+    "last_in_between": ("in_between", "last"),
+    "aggregate_in_between": ("in_between", None),
+    "aggregate_before": ("before", None),
+    "aggregate_after": ("after", None),
+    "aggregate_all_ever": ("ever", None),
+}
 
 MemberKind = Literal["field", "dimension", "measure"]
 
@@ -136,6 +152,59 @@ class Relationship:
 
 
 @dataclass(frozen=True, slots=True)
+class ActivitySchema:
+    """Which members of a stream entity play the activity-schema roles (names of fields or dimensions,
+    the same in every stream entity of the lens): the entity key (the customer), the activity's time, and
+    the time of the same activity's next occurrence for that entity (NULL for the last)."""
+
+    entity: str = "entity_id"
+    timestamp: str = "activity_ts"
+    next_occurrence: str = "activity_repeated_at"
+
+
+@dataclass(frozen=True, slots=True)
+class Temporal:
+    """An ActivitySchema relationship declared on a cohort entity: each cohort row gets members of the
+    appended activity (``target``) picked or aggregated over that customer's appended rows in a window
+    relative to the cohort row's time. ``members`` become cohort columns named ``<name>_<member>``.
+
+    Appended rows are ordered by (time, primary key); "first"/"last" pick the lowest/highest in that
+    order (so ties on time go to the smaller/larger key). Windows: ``ever`` all rows; ``before`` time < t;
+    ``after`` time > t; ``in_between`` t < time <= next occurrence (no upper bound when there is none).
+    """
+
+    kind: str
+    name: str
+    target: str
+    members: tuple[str, ...]
+    field: str | None = None  # the customer key on the cohort (default: the activity schema's entity)
+    target_field: str | None = None  # ... and on the appended entity
+    description: str | None = None
+    location: Location | None = None
+
+    @property
+    def window(self) -> str:
+        return TEMPORAL_KINDS[self.kind][0]
+
+    @property
+    def pick(self) -> str | None:
+        return TEMPORAL_KINDS[self.kind][1]
+
+    def column(self, member: str) -> str:
+        return f"{self.name}_{member}"
+
+
+@dataclass(frozen=True, slots=True)
+class Appended(Dimension):
+    """A cohort column brought by a temporal relationship: ``relationship``'s pick (or aggregate) of the
+    appended entity's member ``source``."""
+
+    relationship: str = ""
+    source: str = ""
+    kind: MemberKind = field(default="dimension", init=False)
+
+
+@dataclass(frozen=True, slots=True)
 class Entity:
     name: str
     sql_query: str
@@ -149,6 +218,11 @@ class Entity:
     tables: tuple[str, ...] = ()
     extends: str | None = None
     location: Location | None = None
+    temporals: tuple[Temporal, ...] = ()
+
+    def temporal(self, name: str) -> Temporal | None:
+        lowered = name.lower()
+        return next((t for t in self.temporals if t.name.lower() == lowered), None)
 
     @property
     def members(self) -> tuple[Member, ...]:
@@ -179,6 +253,7 @@ class Lens:
     contract: str | None = None
     tags: tuple[str, ...] = ()
     source: str | None = None  # the file or directory it was loaded from
+    activity_schema: ActivitySchema = ActivitySchema()
 
     def entity(self, name: str) -> Entity | None:
         lowered = name.lower()

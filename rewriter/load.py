@@ -44,6 +44,8 @@ from rewriter.lens import (
     MEASURE_TYPES,
     MEMBER_TYPES,
     RELATIONSHIP_KINDS,
+    TEMPORAL_KINDS,
+    ActivitySchema,
     Dimension,
     Entity,
     Field,
@@ -52,6 +54,7 @@ from rewriter.lens import (
     Measure,
     Relationship,
     RollingWindow,
+    Temporal,
     is_reference,
     reference_target,
 )
@@ -66,6 +69,7 @@ from rewriter.load_checks import (
     parse_snippet,
     sql_reference_target,
 )
+from rewriter.load_temporal import attach_appended
 
 __all__ = [
     "SQL_REF_MEMBER",
@@ -77,12 +81,14 @@ __all__ = [
     "validate_lens",
 ]
 
-LENS_KEYS = ("name", "description", "owner", "contract", "tags", "entities", "dialect")
+LENS_KEYS = ("name", "description", "owner", "contract", "tags", "entities", "dialect", "activity_schema")
+ACTIVITY_SCHEMA_KEYS = ("entity", "timestamp", "next_occurrence")
+TEMPORAL_KEYS = ("type", "name", "target", "field", "members", "description", "verified", "tags")
 ENTITY_KEYS = ("name", "description", "tags", "extends", "extend", "sql", "fields", "dimensions", "measures",
                "relationships", "hidden")  # fmt: skip
 SQL_KEYS = ("query", "columns", "verified", "tables", "lenses")
 COLUMN_KEYS = ("name", "description", "type")
-FIELD_KEYS = ("name", "type", "description", "column", "sql_snippet", "primary", "tags", "hidden")
+FIELD_KEYS = ("name", "type", "description", "column", "sql_snippet", "primary", "tags", "hidden", "sub_query")
 DIMENSION_KEYS = ("name", "type", "description", "sql_snippet", "sub_query", "hidden", "tags", "primary")
 MEASURE_KEYS = ("name", "type", "sql_snippet", "description", "hidden", "tags", "rolling_window")
 ROLLING_WINDOW_KEYS = ("trailing", "leading", "offset")
@@ -248,7 +254,10 @@ class _Loader:
         raws = [raw for _, keys in roots for raw in self._entity_nodes(keys)]
         bodies = self._resolve_extends(raws)
         built = [self.guard(raw.src, self._entity, raw, bodies[id(raw)]) for raw in raws]
-        entities = tuple(e for e in built if e is not None)
+        entities = tuple(_rebind_ancestors(e, _ancestors(e.name, raws)) for e in built if e is not None)
+        schema = self._activity_schema(header.get("activity_schema"))
+        entities, temporal_issues = attach_appended(entities, schema)
+        self.found += temporal_issues
         if docs and not raws:
             self.report(header.get("name") or docs[0], "a lens needs at least one entity")
         for check in CHECKS:
@@ -267,7 +276,16 @@ class _Loader:
             contract=self.text(header.get("contract")),
             tags=self.texts(header.get("tags")),
             source=str(self.root),
+            activity_schema=schema,
         )
+
+    def _activity_schema(self, src: _Src | None) -> ActivitySchema:
+        """Which members play the activity-schema roles (defaults: the seed's spelling)."""
+        if src is None:
+            return ActivitySchema()
+        m = self.mapping(src, ACTIVITY_SCHEMA_KEYS, what="activity_schema") or {}
+        names = {k: self.text(v) for k, v in m.items()}
+        return ActivitySchema(**{k: v for k, v in names.items() if v})
 
     # files and documents
 
@@ -409,10 +427,14 @@ class _Loader:
         if body.sql is None and "name" in raw.keys:
             self.report(raw.src, "missing required key 'sql'")
         columns = sql.columns if sql else None
-        fields = self._members(body.members["fields"], self._field, self_name, columns)
-        dimensions = self._members(body.members["dimensions"], self._dimension, self_name)
+        built = self._members(body.members["fields"], self._field, self_name, columns)
+        fields = tuple(f for f in built if isinstance(f, Field))
+        dimensions = tuple(d for d in built if isinstance(d, Dimension))  # sub_query fields
+        dimensions += self._members(body.members["dimensions"], self._dimension, self_name)
         measures = self._members(body.members["measures"], self._measure, self_name)
-        relationships = self._members(body.relationships, self._relationship, self_name)
+        declared = self._members(body.relationships, self._relationship, self_name)
+        relationships = tuple(r for r in declared if isinstance(r, Relationship))
+        temporals = tuple(r for r in declared if isinstance(r, Temporal))
         self.flag(raw.keys.get("hidden"))  # accepted and checked; the model has no hidden entities yet
         if not raw.name:
             return None
@@ -429,6 +451,7 @@ class _Loader:
             tables=sql.tables if sql else (),
             extends=self.text(raw.parent),
             location=loc,
+            temporals=temporals,
         )
 
     def _members(self, items: list[_Src], build: Callable[..., T | None], *args: object) -> tuple[T, ...]:
@@ -469,10 +492,14 @@ class _Loader:
             "location": src.loc(),
         }
 
-    def _field(self, src: _Src, self_name: str, columns: tuple[str, ...] | None) -> Field | None:
+    def _field(self, src: _Src, self_name: str, columns: tuple[str, ...] | None) -> Field | Dimension | None:
         m = self.mapping(src, FIELD_KEYS, required=("name", "type"), what="field")
         if m is None:
             return None
+        if self.flag(m.get("sub_query")):  # the Lens 1 recipes put sub_query members under fields
+            if "column" in m:
+                self.report(m["column"], "a sub_query field is computed: give 'sql_snippet', not 'column'")
+            return self._dimension(src, self_name)
         self.record(src.loc(), m)
         name, kind = self.name(m.get("name")), self.member_type(m.get("type"))
         column, snippet = self.text(m.get("column")), self.text(m.get("sql_snippet"))
@@ -494,7 +521,8 @@ class _Loader:
                      primary=primary, **self._common(src, m))  # fmt: skip
 
     def _dimension(self, src: _Src, self_name: str) -> Dimension | None:
-        m = self.mapping(src, DIMENSION_KEYS, required=("name", "type", "sql_snippet"), what="dimension")
+        keys = DIMENSION_KEYS + (("column",) if src.path.split(".")[-1].startswith("fields") else ())
+        m = self.mapping(src, keys, required=("name", "type", "sql_snippet"), what="dimension")
         if m is None:
             return None
         self.record(src.loc(), m)
@@ -539,7 +567,12 @@ class _Loader:
             self.report(src, "rolling_window needs 'trailing' or 'leading'")
         return RollingWindow(trailing=trailing, leading=leading, offset=offset)
 
-    def _relationship(self, src: _Src, self_name: str) -> Relationship | None:
+    def _relationship(self, src: _Src, self_name: str) -> Relationship | Temporal | None:
+        kind_src = src.node.value if isinstance(src.node, yaml.MappingNode) else []
+        declared = next((str(v.value) for k, v in kind_src if getattr(k, "value", None) == "type"
+                         and isinstance(v, yaml.ScalarNode)), "")
+        if declared.strip().lower() in TEMPORAL_KINDS:
+            return self._temporal(src)
         m = self.mapping(src, RELATIONSHIP_KEYS, required=("type", "field", "target"), what="relationship")
         if m is None:
             return None
@@ -554,10 +587,11 @@ class _Loader:
             self.where.update({(loc, f"target.{k}"): v.loc() for k, v in target.items()})
         kind = (self.text(m.get("type")) or "").strip().upper()
         if "type" in m and kind not in RELATIONSHIP_KINDS:
-            hint = did_you_mean(kind, RELATIONSHIP_KINDS)
+            hint = did_you_mean(kind.lower(), (*RELATIONSHIP_KINDS, *TEMPORAL_KINDS))
             self.report(
                 m["type"],
-                f"unknown relationship type '{kind}'{hint}; use one of {', '.join(RELATIONSHIP_KINDS)}",
+                f"unknown relationship type '{kind}'{hint}; use one of {', '.join(RELATIONSHIP_KINDS)} or a "
+                f"temporal one ({', '.join(TEMPORAL_KINDS)})",
             )
         condition = self.parse(m["sql_snippet"], self_name, condition=True) if "sql_snippet" in m else None
         verified = bool(self.flag(m.get("verified")))
@@ -569,6 +603,28 @@ class _Loader:
         return Relationship(kind=kind, field=fld, target=target_name, target_field=target_field,
                             extra_condition=condition, extra_snippet=snippet.strip() if snippet else None,
                             description=self.text(m.get("description")), verified=verified, location=loc)  # fmt: skip
+
+    def _temporal(self, src: _Src) -> Temporal | None:
+        """``type: first_after`` (…): an ActivitySchema relationship to an appended activity."""
+        m = self.mapping(src, TEMPORAL_KEYS, required=("type", "name", "target", "members"), what="relationship")
+        if m is None:
+            return None
+        self.record(src.loc(), m)
+        self.flag(m.get("verified"))
+        self.texts(m.get("tags"))
+        target, target_field = None, None
+        if "target" in m and isinstance(m["target"].node, yaml.MappingNode):
+            t = self.mapping(m["target"], TARGET_KEYS, required=("name",), what="target") or {}
+            target, target_field = self.text(t.get("name")), self.text(t.get("field"))
+        elif "target" in m:
+            target = self.text(m["target"])
+        name = self.name(m.get("name"))
+        members = self.texts(m.get("members"))
+        if not (name and target):
+            return None
+        return Temporal(kind=(self.text(m["type"]) or "").strip().lower(), name=name, target=target,
+                        members=members, field=self.text(m.get("field")), target_field=target_field,
+                        description=self.text(m.get("description")), location=src.loc())  # fmt: skip
 
     # snippets
 
@@ -671,6 +727,47 @@ class _Loader:
     def record(self, owner: Location, keys: dict[str, _Src]) -> None:
         """Remember where each key's value was written, for the whole-lens checks."""
         self.where.update({(owner, key): src.loc() for key, src in keys.items()})
+
+
+def _ancestors(name: str, raws: list[_RawEntity]) -> tuple[str, ...]:
+    """The entities ``name`` extends, nearest first (cycles are reported elsewhere; stopped here)."""
+    parents = {r.name.lower(): (_peek_text(r.parent) or "").lower() for r in raws if r.name}
+    chain: list[str] = []
+    current = parents.get(name.lower(), "")
+    while current and current not in chain and current != name.lower():
+        chain.append(current)
+        current = parents.get(current, "")
+    return tuple(chain)
+
+
+def _peek_text(src: _Src | None) -> str | None:
+    return str(src.node.value) if src is not None and isinstance(src.node, yaml.ScalarNode) else None
+
+
+def _rebind_ancestors(entity: Entity, ancestors: tuple[str, ...]) -> Entity:
+    """In an entity that extends others, ``${parent.member}`` means this entity's member, as ``${ENTITY.member}``
+    does: an inherited snippet written against its parent's name belongs to whichever entity inherits it."""
+    if not ancestors:
+        return entity
+
+    def rebind(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Column) and is_reference(node) and node.table.lower() in ancestors:
+            rebound = node.copy()
+            rebound.set("table", exp.to_identifier(entity.name, quoted=True))
+            return rebound
+        return node
+
+    def member(m):
+        return replace(m, expression=m.expression.copy().transform(rebind))
+
+    def relationship(r: Relationship) -> Relationship:
+        if r.extra_condition is None:
+            return r
+        return replace(r, extra_condition=r.extra_condition.copy().transform(rebind))
+
+    return replace(entity, fields=tuple(map(member, entity.fields)), dimensions=tuple(map(member, entity.dimensions)),
+                   measures=tuple(map(member, entity.measures)),
+                   relationships=tuple(map(relationship, entity.relationships)))
 
 
 def _infer_measure_types(entities: tuple[Entity, ...]) -> tuple[Entity, ...]:

@@ -445,6 +445,45 @@ def check_member_kinds(entities: tuple[Entity, ...], where: Where) -> list[LensI
     return issues
 
 
+def check_cross_entity_references(entities: tuple[Entity, ...], where: Where) -> list[LensIssue]:
+    """A snippet reading another entity needs a relationship between the two; a per-row value (a dimension
+    without ``sub_query``) may only read an entity with at most one row per row of its own (N:1 or 1:1 from
+    it, without an extra condition): anything else would repeat or pick rows silently."""
+    issues = []
+    for entity in entities:
+        for member in (*entity.dimensions, *entity.measures):
+            for ref_entity, ref_member in member.references():
+                other = _entity(entities, ref_entity)
+                if other is None or other.name.lower() == entity.name.lower():
+                    continue
+                target = other.member(ref_member)
+                kinds = _relationship_kinds(entity, other)
+                loc = at(where, member.location, "sql_snippet")
+                if not kinds:
+                    issues.append(LensIssue(
+                        loc, f"'{member.name}' references {other.name}, but no relationship is declared between "
+                        f"{entity.name} and {other.name}"))
+                elif isinstance(member, Dimension) and not member.sub_query and target is not None \
+                        and target.kind != "measure" and "one" not in kinds:
+                    issues.append(LensIssue(
+                        loc, f"dimension '{member.name}' reads {other.name}.{ref_member}, but {entity.name} has many "
+                        f"{other.name} rows per row; aggregate it with a measure of {other.name} in a sub_query "
+                        "dimension"))
+    return issues
+
+
+def _relationship_kinds(entity: Entity, other: Entity) -> set[str]:
+    """How many ``other`` rows a relationship gives one ``entity`` row: {"one", "many"} (empty: unrelated)."""
+    kinds = set()
+    for rel in entity.relationships:
+        if rel.target.lower() == other.name.lower():
+            kinds.add("one" if rel.kind in ("N:1", "1:1") and rel.extra_condition is None else "many")
+    for rel in other.relationships:
+        if rel.target.lower() == entity.name.lower():
+            kinds.add("one" if rel.kind in ("1:N", "1:1") and rel.extra_condition is None else "many")
+    return kinds
+
+
 CHECKS = (
     check_duplicate_entities,
     check_duplicate_members,
@@ -452,4 +491,5 @@ CHECKS = (
     check_cycles,
     check_relationships,
     check_member_kinds,
+    check_cross_entity_references,
 )

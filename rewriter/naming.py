@@ -7,6 +7,10 @@ before the rewriter replaces measures with their aggregates.
 >>> import sqlglot
 >>> [postgres_column_name(e) for e in sqlglot.parse_one("select a.b, count(*), 1 + 2, x::int, 'q'::text", read="postgres").expressions]
 ['b', 'count', '?column?', 'x', 'text']
+
+Function calls are named as the client wrote them (``ceiling``, ``substr``, ``date_part``): the client
+dialect (``proxy.catalog.dialect``) records the written name in ``meta["pg_name"]``, since sqlglot builds
+one node for several spellings.
 """
 
 from __future__ import annotations
@@ -83,6 +87,18 @@ def postgres_column_name(node: exp.Expression) -> str:
 
 
 def _figure(node: exp.Expression) -> str | None:
+    written = node.meta.get("pg_name") if node.meta else None
+    if isinstance(node, exp.Trim) and written is None:  # trim(leading …) is ltrim in Postgres
+        position = (node.args.get("position") or "").upper()
+        return {"LEADING": "ltrim", "TRAILING": "rtrim"}.get(position, "btrim")
+    if isinstance(written, str) and isinstance(node, exp.Func):
+        return written.rsplit(".", 1)[-1].lower()
+    if isinstance(node, exp.AtTimeZone):
+        return "timezone"
+    if isinstance(node, exp.Interval):
+        return "interval"
+    if isinstance(node, exp.WithinGroup):
+        return _figure(node.this)
     if isinstance(node, exp.Paren):
         return _figure(node.this)
     if isinstance(node, exp.Column):

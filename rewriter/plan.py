@@ -48,6 +48,12 @@ def is_measure(node: exp.Expression) -> bool:
     return bool(node.meta) and MEASURE_META in node.meta
 
 
+def is_count(node: exp.Expression) -> bool:
+    """A count (a measure of type count, count_distinct or count_distinct_approx, or a client's COUNT):
+    over no rows it is 0, where every other aggregate is NULL."""
+    return isinstance(node, exp.Count | exp.ApproxDistinct)
+
+
 def _measure_atoms(node: exp.Expression) -> list[exp.Expression]:
     out = []
     for n in node.walk():
@@ -325,7 +331,10 @@ def _combine(select, subqueries, grain, keys, atom_columns, tree_aliases: set[st
 
     replacements: dict[int, exp.Expression] = {}
     for atom, comp, col in atom_columns:
-        ref = exp.column(col, table=comp)
+        ref: exp.Expression = exp.column(col, table=comp)
+        if joins and (is_count(atom) or atom.meta.get(RUNNING_TOTAL_META)):
+            # a group this component has no row for: a count of nothing is 0, never NULL
+            ref = exp.Coalesce(this=ref, expressions=[exp.Literal.number(0)])
         if atom.meta.get(RUNNING_TOTAL_META):
             ref = accumulate(ref, [_coalesced(k, joined) for k in keys])
         replacements[id(atom)] = ref

@@ -31,31 +31,32 @@ from dataclasses import dataclass, field
 from sqlglot import exp
 from sqlglot.optimizer.scope import Scope, traverse_scope
 
+from rewriter import postgres
 from rewriter.errors import (
     AmbiguousColumn,
     FeatureNotSupported,
     GroupingError,
-    InsufficientPrivilege,
     SqlError,
     UndefinedColumn,
     UndefinedTable,
 )
-from rewriter.expand import AGGREGATES, ROLLING_META, RUNNING_TOTAL_META, Expander, accumulate, entity_source
-from rewriter.joins import JoinNode, JoinTree, build_tree
+from rewriter.expand import (
+    ROLLING_META,
+    RUNNING_TOTAL_META,
+    Expander,
+    accumulate,
+    entity_source,
+    expand_pair,
+)
+from rewriter.functions import check_calls, check_engine_bound
+from rewriter.join_groups import flatten_join_groups
+from rewriter.join_specs import UsingColumn, read_join_specs
+from rewriter.joins import JoinNode, JoinTree, build_tree, conjuncts
 from rewriter.lens import Entity, Lens, Measure, Member
 from rewriter.naming import postgres_column_name
 from rewriter.plan import MEASURE_META, plan_aggregate
 
 LENS_SCHEMAS = ("", "public")
-# Table functions a client may use: they compute, they read nothing.
-ALLOWED_TABLE_FUNCTIONS = frozenset({"generate_series", "unnest", "range"})
-# Scalar functions that would reveal or reach the engine rather than compute.
-_DENIED_FUNCTION_PREFIXES = (
-    "read_", "glob", "duckdb_", "pragma_", "getenv", "query", "sniff_", "parquet_", "iceberg_", "delta_",
-    "sqlite_", "postgres_", "mysql_", "load", "install", "which_secret", "icu_", "checkpoint", "force_",
-    "enable_", "disable_", "arrow_scan", "seq_scan", "index_scan", "test_", "json_execute", "getvariable",
-    "current_setting", "set_variable",
-)
 
 
 @dataclass
@@ -76,6 +77,7 @@ class _ScopeState:
     uses_measure: bool = False
     tree: JoinTree | None = None
     expanders: dict[str, Expander] = field(default_factory=dict)  # by lower-case alias, incl. intermediates
+    using: dict[str, UsingColumn] = field(default_factory=dict)  # JOIN … USING columns, by lower-case name
     params: dict[str, str] = field(default_factory=dict)
 
 
@@ -85,16 +87,25 @@ def rewrite(
     *,
     params: dict[str, str] | None = None,
     notes: list[str] | None = None,
+    notices: list[tuple[str, str | None]] | None = None,
+    schema: postgres.EntityTypes | None = None,
 ) -> exp.Expression:
     """Rewrite a parsed client query over ``lens``; returns a new tree ready to render for the backend.
 
     ``params`` are the session's lens parameters (``SET lens.month = 3`` gives ``{"month": "3"}``), used
     for ``{{month:default}}`` placeholders in the lens's snippets. ``notes`` receives a line per join the
-    rewriter chose (for EXPLAIN).
+    rewriter chose (for EXPLAIN); ``notices`` a (message, hint) per choice the client should hear about (a NOTICE).
+    ``schema`` gives entity column types (entity -> member -> type) for the PostgreSQL semantics rules
+    (``rewriter.postgres``).
     """
     tree = expression.copy()
-    _check_functions(tree)
+    check_calls(tree)  # the router already checked the client's spelling; this guards direct callers
+    check_engine_bound(tree)
+    for select in list(tree.find_all(exp.Select)):
+        flatten_join_groups(select)
+    postgres.fold_identifiers(tree)
     _name_projections(tree)
+    tree = postgres.prepare(tree, _member_types(lens, schema))
     states = [_bind_scope(scope, lens, params or {}) for scope in traverse_scope(tree)]
     by_select = {id(s.scope.expression): s for s in states}
     for state in states:
@@ -104,6 +115,8 @@ def rewrite(
         if state.tree is not None:
             if notes is not None:
                 notes.extend(state.tree.describe())
+            if notices is not None and state.tree.notice:
+                notices.append(state.tree.notice)
             _plan_joined_scope(state, lens)
             continue
         if state.uses_measure:
@@ -112,7 +125,25 @@ def rewrite(
             _window_rolling_measures(state)
         for binding in state.bindings:
             _replace_table(binding)
-    return tree
+    return postgres.finish(tree)
+
+
+_COUNT_MEASURES = ("count", "count_distinct", "count_distinct_approx")
+
+
+def _member_types(lens: Lens, schema: postgres.EntityTypes | None) -> postgres.EntityTypes:
+    """Entity column types: those the backend reports (``schema``) over what the lens declares (counts are
+    bigint, strings text), so hidden members are typed too."""
+    out: dict[str, dict[str, str]] = {}
+    for entity in lens.entities:
+        declared = {}
+        for member in entity.members:
+            if isinstance(member, Measure) and member.measure_type in _COUNT_MEASURES:
+                declared[member.name] = "int8"
+            elif member.type == "string" and not isinstance(member, Measure):
+                declared[member.name] = "text"
+        out[entity.name] = {**declared, **dict((schema or {}).get(entity.name, {}))}
+    return out
 
 
 def _entity_for_table(table: exp.Table, lens: Lens) -> Entity | None:
@@ -150,35 +181,8 @@ def _bind_scope(scope: Scope, lens: Lens, params: dict[str, str]) -> _ScopeState
 
 
 def _check_table_function(table: exp.Table) -> None:
-    fn = table.this
-    if isinstance(fn, exp.GenerateSeries | exp.ExplodingGenerateSeries | exp.Unnest):
-        return
-    name = (fn.name if isinstance(fn, exp.Anonymous) else fn.sql_name() if isinstance(fn, exp.Func) else "").lower()
-    if name not in ALLOWED_TABLE_FUNCTIONS or is_denied_function(name):
-        raise InsufficientPrivilege(
-            f"permission denied for function {name or fn.sql('postgres')}",
-            hint="clients may read lens tables only",
-        )
-
-
-def is_denied_function(name: str) -> bool:
-    """Functions that read files, reach the engine's internals or change it: never available to clients."""
-    return name.lower().startswith(_DENIED_FUNCTION_PREFIXES)
-
-
-def _check_functions(tree: exp.Expression) -> None:
-    for node in tree.find_all(exp.Func):
-        if isinstance(node, exp.Anonymous):
-            name = node.name.lower()
-        elif isinstance(node, exp.ReadCSV | exp.ReadParquet):
-            name = "read_csv" if isinstance(node, exp.ReadCSV) else "read_parquet"
-        else:
-            continue
-        if is_denied_function(name):
-            raise InsufficientPrivilege(
-                f"permission denied for function {name}",
-                hint="clients may read lens tables only; engine and file functions are not available",
-            )
+    """A function in FROM is a call like any other: PostgreSQL's functions only (``rewriter.functions``)."""
+    check_calls(table)
 
 
 # -- step 2: name ---------------------------------------------------------------------------------------
@@ -223,6 +227,11 @@ def _resolve_scope(state: _ScopeState, by_select: dict[int, _ScopeState]) -> Non
     for column in columns:
         if column.parent is None and column is not select:
             continue  # already replaced as part of an enclosing MEASURE()/aggregate
+        merged = state.using.get(column.name.lower()) if not column.table else None
+        if merged is not None and merged.side == "FULL":  # FULL JOIN … USING (x): x is whichever side has it
+            column.replace(exp.Coalesce(this=_using_side(state, merged.left, merged.name),
+                                        expressions=[_using_side(state, merged.right, merged.name)]))
+            continue
         resolved = _lookup(column, state, by_select, aliases)
         if resolved is None:
             continue
@@ -249,6 +258,9 @@ def _lookup(
 ) -> tuple[Binding, Member] | None:
     name = column.name
     qualifier = column.table
+    if not qualifier and name.lower() in aliases and isinstance(column.parent, exp.Ordered) \
+            and isinstance(column.parent.parent, exp.Order) and column.parent.parent.parent is state.scope.expression:
+        return None  # ORDER BY <output column name>: the select-list alias wins over input columns
     if qualifier:
         for binding in _visible_bindings(state, by_select):
             if binding.alias.lower() == qualifier.lower():
@@ -257,6 +269,11 @@ def _lookup(
                     raise _unknown_column(column, binding.entity, qualified=True)
                 return binding, member
         return None  # a non-lens source (CTE, derived table) or an outer one: left as written
+    merged = state.using.get(name.lower())
+    if merged is not None:  # JOIN … USING (x): an unqualified x is the left side's (the right's for RIGHT)
+        wanted = merged.right if merged.side == "RIGHT" else merged.left
+        binding = next(b for b in state.bindings if b.alias.lower() == wanted)
+        return binding, binding.entity.member(name)  # type: ignore[return-value]
     candidates = [(b, b.entity.member(name)) for b in state.bindings]
     found = [(b, m) for b, m in candidates if m is not None]
     if len(found) > 1:
@@ -284,6 +301,11 @@ def _lookup(
     if not state.other_sources and not outer:
         raise UndefinedColumn(f'column "{name}" does not exist', position=_position(column.this))
     return None
+
+
+def _using_side(state: _ScopeState, alias: str, name: str) -> exp.Expression:
+    binding = next(b for b in state.bindings if b.alias.lower() == alias)
+    return binding.expander.row_expression(_member(binding.entity, name))
 
 
 def _visible_bindings(state: _ScopeState, by_select: dict[int, _ScopeState]) -> list[Binding]:
@@ -332,10 +354,12 @@ def _replace_measure(column: exp.Column, binding: Binding, measure: Measure) -> 
         and not isinstance(parent.parent, exp.Window)  # sum(m) OVER (…) is a window over the measure
     ):
         if not _aggregate_matches(parent, measure):
+            fn = parent.sql_name().lower()
             raise GroupingError(
-                f"measure {measure.name} is a {measure.measure_type}; it cannot be aggregated with "
-                f"{parent.sql_name().lower()}()",
-                hint=f"write {measure.name} or MEASURE({measure.name}) to get the measure's own value",
+                f"measure {measure.name} is a {measure.measure_type}; {fn}() of it is not that measure at this "
+                "query's grain",
+                hint=f"write {measure.name} or MEASURE({measure.name}) for its value per group; to {fn}() its "
+                f"values over a finer grain, compute it per finer group in a subquery and aggregate outside",
                 position=_position(column.this),
             )
         target = parent
@@ -363,12 +387,20 @@ def _only_argument(fn: exp.Expression, column: exp.Column) -> bool:
     )
 
 
+# What a BI tool's default aggregate around a measure means: the measure itself at the query's grain
+# (Tableau sends SUM(count_customers), Power BI and Looker Studio the like). Only combinations that are that
+# measure whatever the grain are accepted; anything else is 42803.
+REAGGREGATES: dict[type[exp.AggFunc], frozenset[str]] = {
+    exp.Sum: frozenset({"count", "count_distinct", "count_distinct_approx", "sum", "running_total"}),
+    exp.Count: frozenset({"count", "count_distinct", "count_distinct_approx"}),
+    exp.Min: frozenset({"min"}),
+    exp.Max: frozenset({"max"}),
+    exp.Avg: frozenset({"avg"}),
+}
+
+
 def _aggregate_matches(fn: exp.AggFunc, measure: Measure) -> bool:
-    kind = measure.measure_type
-    if isinstance(fn, exp.Count):
-        return kind in ("count", "count_distinct", "count_distinct_approx")
-    expected = AGGREGATES.get(kind)
-    return expected is not None and type(fn) is expected
+    return measure.measure_type in REAGGREGATES.get(type(fn), frozenset())
 
 
 def _expand_stars(state: _ScopeState) -> None:
@@ -387,11 +419,13 @@ def _expand_stars(state: _ScopeState) -> None:
             projections.append(proj)
             continue
         changed = True
+        merged = set() if star_of else set(state.using)  # `*` lists each USING column once, first
+        projections.extend(exp.alias_(exp.column(state.using[n].name), state.using[n].name, quoted=True) for n in merged)
         for binding in state.bindings:
             if star_of and binding.alias.lower() != star_of.lower():
                 continue
             for member in binding.entity.members:
-                if isinstance(member, Measure) or member.hidden:
+                if isinstance(member, Measure) or member.hidden or member.name.lower() in merged:
                     continue
                 col = exp.column(exp.to_identifier(member.name), table=exp.to_identifier(binding.alias))
                 projections.append(exp.alias_(col, member.name, quoted=True))
@@ -505,8 +539,7 @@ def _inside_window_or_query(agg: exp.Expression, root: exp.Expression) -> bool:
 
 
 def _replace_table(binding: Binding) -> None:
-    e = binding.expander
-    binding.table.replace(entity_source(e.lens, e.entity, binding.alias, e.params))
+    binding.table.replace(binding.expander.source())
 
 
 # -- helpers --------------------------------------------------------------------------------------------
@@ -534,37 +567,10 @@ def _suggest(name: str, choices: list[str], intro: str) -> str | None:
 
 
 def _join_tree(state: _ScopeState, lens: Lens) -> JoinTree:
-    """Connect the scope's entities: explicit ON conditions first, relationship paths for the rest."""
+    """Connect the scope's entities: explicit ON conditions first, the lens's rule for the rest."""
     select = state.scope.expression
-    by_alias = {b.alias.lower(): b for b in state.bindings}
-    placeholders: dict[str, JoinNode] = {}
-    explicit: dict[str, tuple] = {}
-    state_joins: dict[str, exp.Join] = {}
-    for join in select.args.get("joins") or []:
-        table = join.this
-        if not isinstance(table, exp.Table) or table.alias_or_name.lower() not in by_alias:
-            continue
-        alias = table.alias_or_name.lower()
-        state_joins[alias] = join
-        kind = (join.args.get("kind") or "").upper()
-        side = (join.args.get("side") or "").upper() or None
-        on = join.args.get("on")
-        if kind == "CROSS" or (on is None and not join.args.get("using")):
-            explicit[alias] = (side, None, None, True, None)
-            continue
-        if join.args.get("using"):
-            raise FeatureNotSupported("JOIN … USING between lens entities is not supported", hint="write JOIN … ON")
-        if isinstance(on, exp.Boolean) and on.this is True:
-            explicit[alias] = (side, None, None, True, None)
-            continue
-        match = _match_relationship(on, alias, by_alias, lens, placeholders)
-        side = side or "INNER"
-        if match is not None:
-            partner, rel, forward = match
-            explicit[alias] = (side, partner, rel, forward, None)
-        else:
-            partner_alias = _other_alias(on, alias, by_alias)
-            explicit[alias] = (side, _placeholder(placeholders, by_alias[partner_alias]), None, True, on)
+    entities = {b.alias.lower(): b.entity for b in state.bindings}
+    specs, state.using = read_join_specs(select, entities, lens)
     counter = iter(range(1, 1000))
     taken = {b.alias.lower() for b in state.bindings} | {n.lower() for n in state.other_sources}
 
@@ -576,61 +582,13 @@ def _join_tree(state: _ScopeState, lens: Lens) -> JoinTree:
                 return name
 
     user = [(b.alias, b.entity.name) for b in state.bindings]
-    tree = build_tree(lens, user, explicit, fresh_alias)
+    tree = build_tree(lens, user, specs, fresh_alias)
     for node in tree.nodes:
         if node.alias.lower() not in state.expanders:
             entity = lens.entity(node.entity)
             assert entity is not None
             state.expanders[node.alias.lower()] = Expander(lens, entity, node.alias, state.params)
-        join = state_joins.get(node.alias.lower())
-        if join is not None and node.condition is not None:
-            node.condition = join  # resolved later: read the (rewritten) ON from the join at render time
     return tree
-
-
-def _placeholder(placeholders: dict[str, JoinNode], binding: Binding) -> JoinNode:
-    return placeholders.setdefault(binding.alias.lower(), JoinNode(binding.alias, binding.entity.name, True))
-
-
-def _column_binding(col: exp.Expression, by_alias: dict[str, Binding]) -> tuple[Binding, str] | None:
-    if not isinstance(col, exp.Column):
-        return None
-    if col.table:
-        b = by_alias.get(col.table.lower())
-        return (b, col.name) if b is not None and b.entity.member(col.name) is not None else None
-    found = [b for b in by_alias.values() if b.entity.member(col.name) is not None]
-    return (found[0], col.name) if len(found) == 1 else None
-
-
-def _other_alias(on: exp.Expression, alias: str, by_alias: dict[str, Binding]) -> str:
-    for col in on.find_all(exp.Column):
-        hit = _column_binding(col, by_alias)
-        if hit is not None and hit[0].alias.lower() != alias:
-            return hit[0].alias.lower()
-    raise FeatureNotSupported(
-        "a JOIN condition between lens entities must reference both entities", hint="or use a declared relationship"
-    )
-
-
-def _match_relationship(on, alias, by_alias, lens, placeholders):
-    """If ``on`` is ``x.f = y.g`` and that is a declared relationship, return (partner, rel, forward)."""
-    if not isinstance(on, exp.EQ):
-        return None
-    left, right = _column_binding(on.this, by_alias), _column_binding(on.expression, by_alias)
-    if left is None or right is None:
-        return None
-    if left[0].alias.lower() == alias:
-        left, right = right, left
-    (pb, pf), (nb, nf) = left, right
-    if nb.alias.lower() != alias or pb.alias.lower() == alias:
-        return None
-    for rel in pb.entity.relationships:  # partner declares: partner.field = new.target_field
-        if rel.target.lower() == nb.entity.name.lower() and rel.field.lower() == pf.lower() and rel.target_field.lower() == nf.lower():
-            return _placeholder(placeholders, pb), rel, True
-    for rel in nb.entity.relationships:  # the joined entity declares
-        if rel.target.lower() == pb.entity.name.lower() and rel.field.lower() == nf.lower() and rel.target_field.lower() == pf.lower():
-            return _placeholder(placeholders, pb), rel, False
-    return None
 
 
 def _plan_joined_scope(state: _ScopeState, lens: Lens) -> None:
@@ -639,15 +597,17 @@ def _plan_joined_scope(state: _ScopeState, lens: Lens) -> None:
     assert tree is not None and isinstance(select, exp.Select)
 
     def source(node: JoinNode) -> exp.Expression:
-        entity = lens.entity(node.entity)
-        assert entity is not None
-        return entity_source(lens, entity, node.alias, state.params)
+        return state.expanders[node.alias.lower()].source()
+
+    def client_conjuncts(node: JoinNode) -> list[exp.Expression]:
+        """The part of the client's (rewritten) ON that belongs to this edge."""
+        parts = conjuncts(node.on.args.get("on")) if node.on is not None else []
+        return [p.copy() for i, p in enumerate(parts) if node.keep is None or i in node.keep]
 
     def condition(node: JoinNode) -> exp.Expression:
         if node.relationship is None:
-            join = node.condition
-            on = join.args.get("on") if isinstance(join, exp.Join) else join
-            return on.copy() if on is not None else exp.true()
+            parts = client_conjuncts(node)
+            return exp.and_(*parts) if parts else exp.true()
         parent, rel = node.parent, node.relationship
         assert parent is not None
         declaring, target = (parent, node) if node.forward else (node, parent)
@@ -657,8 +617,9 @@ def _plan_joined_scope(state: _ScopeState, lens: Lens) -> None:
             expression=t_exp.row_expression(_member(t_exp.entity, rel.target_field)),
         )
         if rel.extra_condition is not None:
-            cond = exp.and_(cond, _expand_pair(rel.extra_condition, d_exp, t_exp))
-        return cond
+            cond = exp.and_(cond, expand_pair(rel.extra_condition, d_exp, t_exp))
+        extra = client_conjuncts(node)
+        return exp.and_(cond, *extra) if extra else cond
 
     def primary_key(alias: str) -> list[exp.Expression]:
         expander = state.expanders[alias.lower()]
@@ -695,18 +656,3 @@ def _member(entity: Entity, name: str) -> Member:
     if member is None:
         raise UndefinedColumn(f"{entity.name} has no member {name}")
     return member
-
-
-def _expand_pair(condition: exp.Expression, first: Expander, second: Expander) -> exp.Expression:
-    """A relationship's extra condition, whose ``${entity.member}`` references name either side."""
-    from rewriter.lens import is_reference, reference_target
-
-    def replace(node: exp.Expression) -> exp.Expression:
-        if isinstance(node, exp.Column) and is_reference(node):
-            entity_name, member_name = reference_target(node)
-            for expander in (first, second):
-                if expander.entity.name.lower() == entity_name.lower():
-                    return expander.row_expression(_member(expander.entity, member_name))
-        return node
-
-    return condition.copy().transform(replace)

@@ -6,8 +6,7 @@ sessions run queries concurrently (DuckDB releases the GIL while it works) and o
 running query, happens off the event loop (the session runs ``Cursor`` methods in a thread pool).
 
 Lock-down, in this order: attach the data read-only (DuckDB files; Iceberg tables as views over their
-snapshot's Parquet files), set Postgres-compatible semantics (integer division, NULL ordering), allow exactly
-the Iceberg data files and nothing else (``allowed_paths`` with external access disabled: no other file,
+snapshot's Parquet files), allow exactly the Iceberg data files and nothing else (``allowed_paths`` with external access disabled: no other file,
 no network, no extension loading from SQL), then lock the configuration so no statement can undo any of it.
 Clients never send SQL text here anyway: the proxy only executes queries it generated from a checked AST.
 
@@ -29,6 +28,7 @@ from sqlglot import exp
 
 from proxy.backends.base import Capabilities, TableMap, empty_reader, table_parts
 from proxy.backends.iceberg import IcebergSource, IcebergTable, tables
+from proxy.wire.params import TypedText
 from rewriter.errors import SqlError
 from rewriter.render import render
 
@@ -73,8 +73,6 @@ class DuckBackend:
         self.setting_names = frozenset(
             row[0].lower() for row in self._con.execute("SELECT name FROM duckdb_settings()").fetchall()
         )
-        self._con.execute("SET GLOBAL integer_division = true")
-        self._con.execute("SET GLOBAL default_null_order = 'nulls_last_on_asc_first_on_desc'")
         self._con.execute("SET autoload_known_extensions = false")
         if readable:
             self._con.execute("SET allowed_paths = ?", [readable])
@@ -141,7 +139,7 @@ class Cursor:
         # one call at a time: after a timeout the interrupted call may still be unwinding in its thread
         with self._lock:
             try:
-                rel = self._cur.sql(sql, params=list(params) if params else None)
+                rel = self._cur.sql(sql, params=[_engine_value(p) for p in params] if params else None)
                 if rel is None:  # not a query: nothing to stream
                     return empty_reader()
                 reader = rel.to_arrow_reader(BATCH_ROWS)
@@ -177,10 +175,19 @@ def _translated(reader: pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:
                 return
             except duckdb.Error as e:
                 raise translate_error(e) from None
-            except pa.ArrowInvalid as e:  # DuckDB errors surfacing through the Arrow stream
+            except (pa.ArrowInvalid, OSError) as e:  # DuckDB errors (an interrupt: OSError) through the Arrow stream
                 raise _from_message(str(e)) from None
     finally:
         reader.close()
+
+
+def _engine_value(value: object) -> object:
+    """A parameter for DuckDB: a value Python cannot hold (``infinity``, year 10000) goes as typed text."""
+    if isinstance(value, TypedText):
+        from duckdb.value.constant import Value
+
+        return Value(value.text, duckdb.sqltype(value.type_name))
+    return value
 
 
 # DuckDB exception class -> SQLSTATE. Messages keep DuckDB's text minus its "X Error: " prefix.

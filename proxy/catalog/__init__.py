@@ -32,6 +32,7 @@ from proxy.catalog import store
 from proxy.catalog.functions import macro_names
 from proxy.catalog.translate import SESSION_RELATIONS, Target, translate
 from proxy.errors import SqlError
+from proxy.wire import types as pgtypes
 from rewriter.lens import Entity, Lens
 
 log = logging.getLogger("lens_proxy.catalog")
@@ -63,12 +64,33 @@ class Catalog:
         self.lenses = lenses
         if describe_entity is None and backend is not None:
             describe_entity = _describer(backend)
-        self._describe = describe_entity or (lambda lens, entity: None)
+        self._describe_uncached = describe_entity or (lambda lens, entity: None)
+        self._described: dict[tuple[str, str], pa.Schema | None] = {}
+        self._entity_types: dict[str, dict[str, dict[str, str]]] = {}
         self.relations = store.relations()
         self._con: duckdb.DuckDBPyConnection | None = None
         self._lock = threading.Lock()
         self._lookups: dict[str, dict[tuple[str, str], int]] = {}
         self.started_at = dt.datetime.now(dt.timezone.utc).isoformat()
+
+    def _describe(self, lens: Lens, entity: Entity) -> pa.Schema | None:
+        key = (lens.name, entity.name)
+        if key not in self._described:
+            self._described[key] = self._describe_uncached(lens, entity)
+        return self._described[key]
+
+    def entity_types(self, lens: Lens) -> dict[str, dict[str, str]]:
+        """entity -> column -> Postgres type name, as the catalog reports them: the schema the rewriter's
+        Postgres semantics rules type client queries with (``rewriter.postgres.types``)."""
+        cached = self._entity_types.get(lens.name)
+        if cached is None:
+            cached = {}
+            for entity in lens.entities:
+                schema = self._describe(lens, entity)
+                if schema is not None:
+                    cached[entity.name] = {f.name: pgtypes.pg_type_for_arrow(f.type).name for f in schema}
+            self._entity_types[lens.name] = cached
+        return cached
 
     # -- routing -----------------------------------------------------------------------------------------
 

@@ -86,6 +86,7 @@ def relations() -> dict[str, Relation]:
     return out
 
 
+@cache
 def vector_columns() -> frozenset[str]:
     """Names of int2vector/oidvector columns (0-based arrays in Postgres)."""
     return frozenset(c for rel in relations().values() for c, t in rel.columns if t in VECTOR_TYPES)
@@ -100,7 +101,7 @@ def build(lenses: dict[str, Lens], describe: Callable[[Lens, Entity], pa.Schema 
     con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
     rels = relations()
     oid = OidAllocator()
-    owners = sorted({lens.owner or "postgres" for lens in lenses.values()})
+    owners = sorted({"postgres", *(lens.owner or "postgres" for lens in lenses.values())})  # 10 owns the built-ins
     role_oid = {name: (BOOTSTRAP_SUPERUSER if name == "postgres" else oid("role", name)) for name in owners}
     shared = _shared_rows(lenses, role_oid, oid)
     catalog_rows = _catalog_relation_rows(rels, oid)
@@ -215,7 +216,7 @@ def _catalog_relation_rows(rels: dict[str, Relation], oid: OidAllocator) -> Rows
         if rel.name == "pg_get_keywords":
             continue
         ns = PG_CATALOG_NS if rel.schema == "pg_catalog" else INFORMATION_SCHEMA_NS
-        rel_oid = oid("class", rel.schema, rel.name)
+        rel_oid = builtin()[rel.key].get("oid") or oid("class", rel.schema, rel.name)  # PostgreSQL's own OID
         table = rel.schema == "pg_catalog" and rel.name in CATALOG_TABLES
         rows.setdefault("pg_catalog.pg_class", []).append(dict(
             oid=rel_oid, relname=rel.name, relnamespace=ns, reltype=0, reloftype=0, relowner=BOOTSTRAP_SUPERUSER,

@@ -27,7 +27,7 @@ from proxy import pgfunctions
 from proxy.catalog.functions import macro_names
 from proxy.catalog.store import Relation
 from proxy.errors import InsufficientPrivilege, SqlError
-from rewriter.rewrite import is_denied_function
+from rewriter.functions import SESSION_FUNCTIONS, check_calls
 
 _REG_TYPES = {"REGCLASS": "regclass", "REGTYPE": "regtype", "REGNAMESPACE": "regnamespace", "REGPROC": "regproc",
               "REGPROCEDURE": "regproc", "REGROLE": "regrole", "REGOPER": "regoper", "REGOPERATOR": "regoper",
@@ -60,6 +60,7 @@ class Target:
 
 def translate(tree: exp.Expression, context: object, target: Target) -> tuple[str, list[int]]:
     """DuckDB SQL for the catalog query ``tree`` (not modified), and the client parameter numbers it uses."""
+    check_calls(tree)  # PostgreSQL's functions only (the router checked the client's spelling already)
     tree = pgfunctions.evaluate(tree, context)  # type: ignore[arg-type]
     tree = _each(tree, exp.Anonymous, lambda n: _current_setting(n, context))
     ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
@@ -374,10 +375,10 @@ def _call(target: Target, name: str, *args: exp.Expression, schema: str | None =
 def _functions(node: exp.Expression, target: Target) -> exp.Expression:
     if isinstance(node, exp.Anonymous):
         name = node.name.lower()
-        if is_denied_function(name):
-            raise InsufficientPrivilege(f"permission denied for function {node.name}")
-        if node.meta.get("qualified"):
+        if node.meta.get("qualified"):  # made here, not by the client
             return node
+        if name in SESSION_FUNCTIONS:  # not evaluated by the session; the router refused non-Postgres names
+            raise InsufficientPrivilege(f"permission denied for function {node.name}")
         if name in _MACROS or name in ("regclass_out",):
             return _call(target, name, *node.expressions)
         if name == "pg_postmaster_start_time" or name == "pg_conf_load_time":

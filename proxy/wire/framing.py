@@ -5,6 +5,12 @@ payload). Once a StartupMessage has been read the reader switches to *tagged* me
 int32 length including itself but not the tag, payload). SSLRequest/GSSENCRequest keep the reader in the
 startup phase because the client sends its StartupMessage next.
 
+A tagged message whose frame is sound but whose body does not decode (a Bind with a bad format code, a
+Parse whose string is not UTF-8) does not end the connection: the frame boundaries are intact, so the reader
+returns a :class:`MalformedMessage` in its place and reads on, and the session answers it with an ERROR
+(08P01, or 22023 for a format code) as PostgreSQL does. A bad length prefix, a malformed startup packet
+or an unknown message type cannot be recovered from: those raise :class:`ProtocolViolation` (FATAL).
+
 TLS note: after an SSLRequest a server that *accepts* encryption must make sure no plaintext bytes were
 pipelined behind the request (CVE-2021-23214): check that the SSLRequest was the last message returned by
 :meth:`MessageReader.feed` and that :attr:`MessageReader.buffered` is 0 before starting the handshake.
@@ -13,16 +19,18 @@ pipelined behind the request (CVE-2021-23214): check that the SSLRequest was the
 from __future__ import annotations
 
 import struct
+from dataclasses import dataclass
 
 from proxy.wire.messages import (
     FrontendMessage,
     ProtocolViolation,
     StartupMessage,
+    UnknownMessage,
     decode_frontend,
     decode_startup,
 )
 
-__all__ = ["MessageReader", "DEFAULT_MAX_MESSAGE_SIZE", "MAX_STARTUP_PACKET_LENGTH"]
+__all__ = ["MessageReader", "MalformedMessage", "DEFAULT_MAX_MESSAGE_SIZE", "MAX_STARTUP_PACKET_LENGTH"]
 
 DEFAULT_MAX_MESSAGE_SIZE = 64 * 1024 * 1024
 MAX_STARTUP_PACKET_LENGTH = 10000  # as in PostgreSQL's backend (pqcomm.h)
@@ -30,6 +38,14 @@ MAX_STARTUP_PACKET_LENGTH = 10000  # as in PostgreSQL's backend (pqcomm.h)
 _I32 = struct.Struct("!i")
 # Compact the buffer when the consumed prefix is at least this large (and more than half the buffer).
 _COMPACT_THRESHOLD = 64 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class MalformedMessage:
+    """A soundly framed message whose body did not decode: ``tag`` says which, ``reason`` why."""
+
+    tag: bytes
+    reason: str
 
 
 class MessageReader:
@@ -63,12 +79,12 @@ class MessageReader:
         """Switch to tagged messages explicitly (``feed`` also does this after a StartupMessage)."""
         self._tagged = True
 
-    def feed(self, data: bytes) -> list[FrontendMessage]:
+    def feed(self, data: bytes) -> list[FrontendMessage | MalformedMessage]:
         """Buffer ``data`` and return every complete message now available, in order."""
         buf = self._buf
         if data:
             buf += data
-        out: list[FrontendMessage] = []
+        out: list[FrontendMessage | MalformedMessage] = []
         pos = self._pos
         end = len(buf)
         try:
@@ -83,7 +99,13 @@ class MessageReader:
                     if stop > end:
                         break
                     tag = bytes(buf[pos : pos + 1])
-                    out.append(decode_frontend(tag, bytes(buf[pos + 5 : stop])))
+                    try:
+                        msg = decode_frontend(tag, bytes(buf[pos + 5 : stop]))
+                    except ProtocolViolation as e:
+                        msg = MalformedMessage(tag, str(e))
+                    if isinstance(msg, UnknownMessage):
+                        raise ProtocolViolation(f"invalid frontend message type {tag[0]}")
+                    out.append(msg)
                     pos = stop
                 else:
                     if end - pos < 4:

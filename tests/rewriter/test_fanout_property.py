@@ -4,7 +4,12 @@ Hypothesis picks a random dataset (one of several random shop datasets served si
 shop_0 … shop_N by one real lens-proxy), random dimensions, measures, a filter and extra entities; the
 proxy's answer must equal an oracle computed in Python, measure by measure, from the raw rows: join the
 entities the measure needs (its own, the dimensions', the filter's) with LEFT joins from the declaring
-side, keep the rows passing the filter, and aggregate the owner's *distinct* rows per group.
+side, keep the rows passing the filter, and aggregate the owner's *distinct* rows per group. A group where
+the measure's entity has no row at all gets that measure over no rows: 0 for a count, NULL otherwise.
+
+The FROM order is drawn too: the answer must not depend on it. A second lens, ``shop_cycle_<k>``, adds a
+relationship that closes a cycle (returns N:1 orders), so two entities can be joined along several paths:
+there the property is that every FROM order gives the same rows.
 """
 
 from __future__ import annotations
@@ -56,8 +61,9 @@ def make_dataset(seed: int) -> dict[str, list[dict]]:
     ids = [c["id"] for c in customers]
     orders = [{"id": 100 + i, "customer_id": rnd.choice(ids), "product": rnd.choice(["apple", "pear", "fig"]),
                "amount": float(rnd.randint(1, 50))} for i in range(rnd.randint(0, 10))]
-    returns = [{"id": 200 + i, "customer_id": rnd.choice(ids), "amount": float(rnd.randint(1, 9))}
-               for i in range(rnd.randint(0, 6))]
+    order_ids = [o["id"] for o in orders] or [None]
+    returns = [{"id": 200 + i, "customer_id": rnd.choice(ids), "amount": float(rnd.randint(1, 9)),
+                "order_id": rnd.choice(order_ids)} for i in range(rnd.randint(0, 6))]
     shipped = [o for o in orders if rnd.random() < 0.6]
     shipments = [{"id": 300 + i, "order_id": o["id"], "days": rnd.randint(1, 9)} for i, o in enumerate(shipped)]
     return {"customers": customers, "orders": orders, "returns": returns, "shipments": shipments}
@@ -67,7 +73,7 @@ def write_dataset(path: Path, data: dict[str, list[dict]]) -> None:
     con = duckdb.connect(str(path))
     con.execute("CREATE TABLE customers (id INTEGER, name VARCHAR, region VARCHAR, vip BOOLEAN)")
     con.execute("CREATE TABLE orders (id INTEGER, customer_id INTEGER, product VARCHAR, amount DOUBLE)")
-    con.execute("CREATE TABLE returns (id INTEGER, customer_id INTEGER, amount DOUBLE)")
+    con.execute("CREATE TABLE returns (id INTEGER, customer_id INTEGER, amount DOUBLE, order_id INTEGER)")
     con.execute("CREATE TABLE shipments (id INTEGER, order_id INTEGER, days INTEGER)")
     con.execute("CREATE TABLE suppliers (id INTEGER, supplier_name VARCHAR)")
     for table, rows in data.items():
@@ -92,9 +98,35 @@ def datasets(tmp_path_factory):
         (lens_dir / "shop.yml").write_text(copy)
         lens_dirs.append(lens_dir)
         files.append(str(root / f"shopdb_{k}.duckdb"))
+        cycle_dir = root / f"cycle_{k}"
+        cycle_dir.mkdir()
+        (cycle_dir / "shop.yml").write_text(_with_cycle(copy.replace(f"\nname: shop_{k}\n", f"\nname: shop_cycle_{k}\n")))
+        lens_dirs.append(cycle_dir)
     server = start_server(lens_dirs, files)
     yield server, data
     stop_server(server)
+
+
+def _with_cycle(lens_text: str) -> str:
+    """The shop lens plus ``returns N:1 orders``: customers, orders and returns form a cycle."""
+    anchor = "      - {name: amount, type: number, column: amount}\n    measures:\n      - {name: return_count"
+    assert anchor in lens_text
+    text = lens_text.replace(anchor, "      - {name: amount, type: number, column: amount}\n"
+                             "      - {name: order_id, type: number, column: order_id}\n    measures:\n"
+                             "      - {name: return_count")
+    anchor = '      - {name: refunded, type: sum, sql_snippet: "${returns.amount}"}\n'
+    assert anchor in text
+    return text.replace(anchor, anchor + "    relationships:\n"
+                        "      - {type: N:1, field: order_id, target: {name: orders, field: id}}\n")
+
+
+def _query(grain: list[str], measures: list[str], filter_sql: str, order: list[str]) -> str:
+    sql = f"SELECT {', '.join(grain + measures)} FROM {', '.join(order)}"
+    if filter_sql:
+        sql += f" WHERE {filter_sql}"
+    if grain:
+        sql += f" GROUP BY {', '.join(grain)}"
+    return sql
 
 
 def oracle(data, grain: list[str], measures: list[str], filter_sql: str) -> list[tuple]:
@@ -115,10 +147,8 @@ def oracle(data, grain: list[str], measures: list[str], filter_sql: str) -> list
         groups[()] = {}
     out = []
     for key, per_measure in groups.items():
-        values = []
-        for m in measures:
-            owner_rows = per_measure.get(m)
-            values.append(None if owner_rows is None and grain else MEASURES[m][1](list((owner_rows or {}).values())))
+        # no owner rows (none at all in this group): counts give 0, other aggregates NULL
+        values = [MEASURES[m][1](list((per_measure.get(m) or {}).values())) for m in measures]
         out.append((*key, *values))
     return out
 
@@ -157,18 +187,16 @@ def _prefixed(entity: str, row: dict) -> dict:
     measures=st.lists(st.sampled_from(sorted(MEASURES)), min_size=1, max_size=3, unique=True),
     filter_sql=st.sampled_from(sorted(FILTERS)),
     extra=st.lists(st.sampled_from(["customers", "orders", "returns", "shipments"]), max_size=2, unique=True),
+    shuffle=st.randoms(use_true_random=False),
 )
-def test_measures_never_depend_on_joined_entities(datasets, k, grain, measures, filter_sql, extra):
+def test_measures_never_depend_on_joined_entities(datasets, k, grain, measures, filter_sql, extra, shuffle):
     server, data = datasets
     entities = {DIMENSIONS[g][0] for g in grain} | {MEASURES[m][0] for m in measures} | set(extra)
     if FILTERS[filter_sql]:
         entities |= FILTERS[filter_sql][0]
-    order = sorted(entities, key=lambda e: (random.Random(k).random(), e))
-    sql = f"SELECT {', '.join(grain + measures)} FROM {', '.join(order)}"
-    if filter_sql:
-        sql += f" WHERE {filter_sql}"
-    if grain:
-        sql += f" GROUP BY {', '.join(grain)}"
+    order = sorted(entities)
+    shuffle.shuffle(order)
+    sql = _query(grain, measures, filter_sql, order)
     with psycopg.connect(server.dsn(dbname=f"shop_{k}"), autocommit=True) as conn:
         actual = conn.execute(sql).fetchall()
     expected = oracle(data[k], grain, measures, filter_sql)
@@ -176,3 +204,29 @@ def test_measures_never_depend_on_joined_entities(datasets, k, grain, measures, 
         rows_equal(actual, expected, ordered=False)
     except AssertionError as e:
         raise AssertionError(f"{sql}\nactual:   {sorted(map(str, actual))}\nexpected: {sorted(map(str, expected))}") from e
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    k=st.integers(0, DATASETS - 1),
+    grain=st.lists(st.sampled_from(sorted(DIMENSIONS)), max_size=2, unique=True),
+    measures=st.lists(st.sampled_from(sorted(MEASURES)), min_size=1, max_size=3, unique=True),
+    filter_sql=st.sampled_from(sorted(FILTERS)),
+    extra=st.lists(st.sampled_from(["customers", "orders", "returns", "shipments"]), max_size=2, unique=True),
+    shuffle=st.randoms(use_true_random=False),
+)
+def test_join_tree_does_not_depend_on_from_order_with_cycles(datasets, k, grain, measures, filter_sql, extra, shuffle):
+    server, _ = datasets
+    entities = {DIMENSIONS[g][0] for g in grain} | {MEASURES[m][0] for m in measures} | set(extra)
+    if FILTERS[filter_sql]:
+        entities |= FILTERS[filter_sql][0]
+    first, second = sorted(entities), sorted(entities)
+    shuffle.shuffle(first)
+    shuffle.shuffle(second)
+    with psycopg.connect(server.dsn(dbname=f"shop_cycle_{k}"), autocommit=True) as conn:
+        a = conn.execute(_query(grain, measures, filter_sql, first)).fetchall()
+        b = conn.execute(_query(grain, measures, filter_sql, second)).fetchall()
+    try:
+        rows_equal(a, b, ordered=False)
+    except AssertionError as e:
+        raise AssertionError(f"{_query(grain, measures, filter_sql, first)}\nvs FROM {second}: {a} != {b}") from e

@@ -111,3 +111,15 @@ def test_rolling_window_needs_a_time_bucket(funnel):
         funnel.execute("SELECT revenue_last_month FROM purchased")
     assert "rolling_window" in str(info.value) and "date_trunc" in info.value.diag.message_hint
     assert funnel.execute("SELECT 1").fetchone() == (1,)
+
+
+def test_sub_query_field_reads_the_measure_over_the_relationship_and_its_snippet(funnel):
+    # Lens 1 puts sub_query members under fields; visited -> purchased keeps purchases after the visit:
+    # c1 visited Jan 1 10:00 then bought 50 and 150; c2 visited Jan 2 08:00, bought 30 before and 200 after
+    rows = funnel.execute("SELECT entity_id, spend_after_visit FROM visited ORDER BY 1").fetchall()
+    assert rows == [("c1", 200.0), ("c2", 200.0)]
+
+
+def test_dimension_reads_a_field_of_the_one_side(funnel):
+    rows = funnel.execute("SELECT activity_id, buyer FROM purchased ORDER BY 1").fetchall()
+    assert rows == [("a2", "C1"), ("a3", "C1"), ("a5", "C2"), ("a7", "C2")]  # {{min_amount:0}} drops a6 (-5)

@@ -271,7 +271,9 @@ def test_sql_as_one_item_list(funnel):
 def test_extends_inherits_members_and_rebinds_self_references(funnel):
     stream, visited = funnel.entity("activity_stream"), funnel.entity("visited")
     assert visited.extends == "activity_stream"
-    assert [m.name for m in visited.members] == [m.name for m in stream.members]
+    # plus its own sub_query field, which is a (computed) dimension of the model
+    assert [m.name for m in visited.members if m.name != "spend_after_visit"] == [m.name for m in stream.members]
+    assert isinstance(visited.member("spend_after_visit"), Dimension) and visited.member("spend_after_visit").sub_query
     # ${ENTITY.ts_} and ${activity_id} name the entity that uses the member
     assert stream.member("activity_day").references() == (("activity_stream", "ts_"),)
     assert visited.member("activity_day").references() == (("visited", "ts_"),)

@@ -2,8 +2,11 @@
 built-in rows of the static ones, dumped from a fresh PostgreSQL 15 cluster (``initdb``; nothing created).
 
     python proxy/catalog/builtin/dump_builtin.py "host=/tmp/pg port=5432 user=postgres dbname=postgres"
+    python proxy/catalog/builtin/dump_builtin.py --repair "host=..."   # re-apply relation OIDs and consistency
 
 Only rows with OID < 16384 (created by initdb) are kept; ICU collations are dropped (they depend on the host).
+Rows whose references would dangle once the composite row types of the system catalogs are left out are
+dropped too (``consistency.py``, with PostgreSQL's own ``pg_get_catalog_foreign_keys()``).
 """
 
 from __future__ import annotations
@@ -14,6 +17,11 @@ import sys
 from pathlib import Path
 
 import psycopg
+
+if __package__:
+    from .consistency import ForeignKey, drop_dangling
+else:  # run as a script
+    from consistency import ForeignKey, drop_dangling  # type: ignore[no-redef]
 
 # relation -> rows to keep: "all" (static built-in content), or None (columns only; rows come from the lenses)
 PG_CATALOG: dict[str, str | None] = {
@@ -85,9 +93,48 @@ def dump(dsn: str, out: Path) -> None:
                         ["baredesc", "text"]],
             "rows": [list(r) for r in kw],
         }
+        relation_oids(con, result)
+        drop_dangling(result, foreign_keys(con))
+    _write(result, out)
+
+
+def relation_oids(con: psycopg.Connection, data: dict) -> None:
+    """Each relation's OID in PostgreSQL (``oid``): its pg_class row has it, so ``classoid = 1259`` in
+    pg_description and ``'pg_class'::regclass`` agree."""
+    for key, entry in data.items():
+        row = con.execute("SELECT to_regclass(%s)::oid", (key,)).fetchone()
+        if row and row[0]:
+            entry["oid"] = int(row[0])
+
+
+def foreign_keys(con: psycopg.Connection) -> list[ForeignKey]:
+    """The single-column references between system catalogs, as PostgreSQL declares them."""
+    rows = con.execute(
+        "SELECT fktable::text, fkcols[1], pktable::text, pkcols[1], is_array "
+        "FROM pg_get_catalog_foreign_keys() WHERE cardinality(fkcols) = 1"
+    ).fetchall()
+    return [ForeignKey(*(str(v).removeprefix("pg_catalog.") for v in r[:4]), bool(r[4])) for r in rows]
+
+
+def repair(dsn: str, path: Path) -> dict[str, int]:
+    """Apply the consistency pass to an existing dump (rows are not dumped again)."""
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        data = json.load(f)
+    with psycopg.connect(dsn) as con:
+        relation_oids(con, data)
+        dropped = drop_dangling(data, foreign_keys(con))
+    _write(data, path)
+    return dropped
+
+
+def _write(data: dict, out: Path) -> None:
     with gzip.open(out, "wt", encoding="utf-8") as f:
-        json.dump(result, f, separators=(",", ":"), default=str)
+        json.dump(data, f, separators=(",", ":"), default=str)
 
 
 if __name__ == "__main__":
-    dump(sys.argv[1], Path(__file__).with_name("pg15_builtin.json.gz"))
+    target = Path(__file__).with_name("pg15_builtin.json.gz")
+    if sys.argv[1] == "--repair":
+        print(repair(sys.argv[2], target))
+    else:
+        dump(sys.argv[1], target)

@@ -6,7 +6,7 @@ import struct
 
 import pytest
 
-from proxy.wire.framing import MessageReader
+from proxy.wire.framing import MalformedMessage, MessageReader
 from proxy.wire.messages import (
     Bind,
     CancelRequest,
@@ -209,8 +209,17 @@ def test_garbage_in_startup_phase(garbage):
         MessageReader().feed(garbage)
 
 
-def test_malformed_tagged_payload_raises():
+def test_malformed_tagged_payload_is_reported_and_reading_goes_on():
+    """The frame is sound, only its body is not: the session answers an ERROR, the connection lives."""
     r = MessageReader()
     r.start_tagged()
-    with pytest.raises(ProtocolViolation):
-        r.feed(tagged(b"Q", b"no terminator"))
+    first, second = r.feed(tagged(b"Q", b"no terminator") + tagged(b"S", b""))
+    assert first == MalformedMessage(b"Q", "invalid Query message: unterminated string")
+    assert second == Sync()
+
+
+def test_unknown_message_type_raises():
+    r = MessageReader()
+    r.start_tagged()
+    with pytest.raises(ProtocolViolation, match="invalid frontend message type 122"):
+        r.feed(tagged(b"z", b"abc"))

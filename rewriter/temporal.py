@@ -1,0 +1,287 @@
+"""Temporal (ActivitySchema) relationships in SQL: the cohort's row source, extended with the appended
+activity's members picked or aggregated per cohort row.
+
+For a cohort row (customer k, time t, next occurrence t_next) the appended rows of k are numbered 1…N by
+(time, primary key). Every window is a range of those numbers, (lo, hi]:
+
+    ever        lo = 0                           hi = N
+    before      lo = 0                           hi = #appended rows of k with time <  t
+    after       lo = #rows with time <= t        hi = N
+    in_between  lo = #rows with time <= t        hi = #rows with time <= t_next (N when t_next is NULL)
+
+"first" picks row lo + 1 and "last" row hi (when lo < hi); an aggregate runs over rows lo+1 … hi. Plans, each
+portable SQL (window functions, UNION ALL, equi-joins), the same on every engine:
+
+- ``ever`` kinds, ``first_before`` and ``last_after`` need no per-row window: the customer's first/last
+  appended row (or its aggregates) joined on the customer key, with a time condition for the latter two
+  (the first row overall is the first before t exactly when it is before t).
+- the others count appended rows at each cohort row's bounds in one window pass over "probe" rows and the
+  appended rows, sorted by time (a probe at t sorts before appended rows of the same time for "<", after
+  them for "<="): O(n log n), never a per-customer self-join; the pick is then an equi-join on (customer,
+  row number), and ``count``/``sum`` aggregates come from running totals at lo and hi (other measure
+  types join the rows lo+1 … hi).
+
+Each cohort row gets at most one pick row, joined on its primary key or its customer key, so a temporal
+relationship never duplicates or drops cohort rows. The functions here take ``Expander``s (built by
+``rewriter.expand``) and never import that module.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlglot import exp
+
+from rewriter.lens import ActivitySchema, Entity, Measure, Member, Temporal
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from rewriter.expand import Expander
+
+    MakeExpander = Callable[[Entity, str], Expander]
+
+COHORT_ALIAS = "__cohort"
+_COUNTS = ("count", "count_distinct", "count_distinct_approx")
+# probe kinds, and their place at equal times: "<" probes first, then appended rows, then "<=" probes
+_LT, _APPENDED, _LE, _NEXT = 0, 1, 2, 3
+
+
+def extended_source(base: exp.Expression, entity: Entity, used: list[Temporal], expander: MakeExpander,
+                    schema: ActivitySchema) -> exp.Select:
+    """``SELECT __cohort.*, <appended columns> FROM (<entity SQL>) AS __cohort LEFT JOIN <pick> ON … ``"""
+    cohort = expander(entity, COHORT_ALIAS)
+    lens = cohort.lens
+    select = exp.Select(expressions=[exp.Column(this=exp.Star(), table=exp.to_identifier(COHORT_ALIAS))])
+    select.set("from_", exp.From(this=_sub(base, COHORT_ALIAS)))
+    joins = []
+    for temporal in used:
+        target = lens.entity(temporal.target)
+        assert target is not None
+        alias = f"__t_{temporal.name}"
+        query, on = _plan(temporal, entity, target, expander, schema, alias, cohort)
+        joins.append(exp.Join(this=_sub(query, alias), on=on, side="LEFT"))
+        for name in temporal.members:
+            member = target.member(name)
+            assert member is not None
+            value: exp.Expression = exp.column(exp.to_identifier(member.name, quoted=True), table=exp.to_identifier(alias))
+            if isinstance(member, Measure) and member.measure_type in _COUNTS:
+                value = exp.Coalesce(this=value, expressions=[exp.Literal.number(0)])  # nothing appended: 0
+            select.expressions.append(exp.alias_(value, temporal.column(member.name), quoted=True))
+    select.set("joins", joins)
+    return select
+
+
+def _plan(temporal: Temporal, entity: Entity, target: Entity, expander: MakeExpander, schema: ActivitySchema,
+          alias: str, cohort: Expander) -> tuple[exp.Select, exp.Expression]:
+    """(pick query, join condition with the cohort row) for one relationship."""
+    key = cohort.row_expression(_member(entity, temporal.field or schema.entity))
+    ts = cohort.row_expression(_member(entity, schema.timestamp))
+    pk = cohort.row_expression(_member(entity, entity.primary_key[0]))
+    append_rows = _append_rows(temporal, expander(target, "__a_src"), schema)
+    members = [_member(target, name) for name in temporal.members]
+    if temporal.window == "ever" or temporal.kind in ("first_before", "last_after"):
+        query = _per_customer(temporal, members, expander(target, "__a"))
+        query.set("with_", exp.With(expressions=[_cte(append_rows, "__a")]))
+        on: exp.Expression = exp.EQ(this=exp.column("__k", table=alias), expression=key)
+        if temporal.kind == "first_before":
+            on = exp.and_(on, exp.LT(this=exp.column("__t", table=alias), expression=ts))
+        elif temporal.kind == "last_after":
+            on = exp.and_(on, exp.GT(this=exp.column("__t", table=alias), expression=ts))
+        return query, on
+    cohort_rows = _cohort_rows(temporal, expander(entity, "__c_src"), schema)
+    query = _windowed(temporal, members, expander(target, "__a"))
+    query.set("with_", exp.With(expressions=[_cte(cohort_rows, "__c"), _cte(append_rows, "__a")]))
+    return query, exp.EQ(this=exp.column("__pk", table=alias), expression=pk)
+
+
+def _per_customer(temporal: Temporal, members: list[Member], appended: Expander) -> exp.Select:
+    """One row per customer: its first or last appended row's members (and time), or its aggregates."""
+    if temporal.pick is None:
+        values = [exp.alias_(appended.measure_expression(m), m.name, quoted=True) for m in members]  # type: ignore[arg-type]
+        return exp.select(exp.column("__k", table="__a"), *values).from_("__a").group_by(exp.column("__k", table="__a"))
+    values = [exp.alias_(appended.row_expression(m), m.name, quoted=True) for m in members]
+    which = exp.Literal.number(1) if temporal.pick == "first" else exp.column("__n", table="__a")
+    return (exp.select(exp.column("__k", table="__a"), exp.column("__t", table="__a"), *values).from_("__a")
+            .where(exp.EQ(this=exp.column("__rn", table="__a"), expression=which)))
+
+
+def _windowed(temporal: Temporal, members: list[Member], appended: Expander) -> exp.Select:
+    """One row per cohort key (``__pk``) with appended rows in its window: the picked row's members, or
+    the aggregates over the window."""
+    bounds = _bounds(temporal)
+    b = "__b"
+    same_customer = exp.EQ(this=exp.column("__k", table="__a"), expression=exp.column("__k", table=b))
+    rn, lo, hi = exp.column("__rn", table="__a"), exp.column("__lo", table=b), exp.column("__hi", table=b)
+    nonempty = exp.Where(this=exp.LT(this=lo.copy(), expression=hi.copy()))
+    if temporal.pick is not None:
+        picked = exp.Add(this=lo.copy(), expression=exp.Literal.number(1)) if temporal.pick == "first" else hi.copy()
+        values = [exp.alias_(appended.row_expression(m), m.name, quoted=True) for m in members]
+        query = exp.select(exp.column("__pk", table=b), *values).from_(_sub(bounds, b))
+        query.set("joins", [exp.Join(this=exp.to_table("__a"), kind="INNER",
+                                     on=exp.and_(same_customer, exp.EQ(this=rn, expression=picked)))])
+        query.set("where", nonempty)
+        if temporal.kind in ("first_in_between", "last_in_between"):
+            query = query.join(exp.to_table("__c"), join_type="INNER",
+                               on=exp.EQ(this=exp.column("__pk", table="__c"), expression=exp.column("__pk", table=b)))
+            picked_time = exp.column("__t", table="__a")
+            if temporal.kind == "first_in_between":  # the first row after t, if not after t_next
+                limit = exp.or_(exp.Is(this=exp.column("__next", table="__c"), expression=exp.Null()),
+                                exp.LTE(this=picked_time, expression=exp.column("__next", table="__c")))
+            else:  # the last row up to t_next, if after t
+                limit = exp.GT(this=picked_time, expression=exp.column("__t", table="__c"))
+            query = query.where(limit)
+        return query
+    if all(_running(m) is not None for m in members):  # count/sum: running totals at hi minus at lo
+        return _from_running_totals(members, appended, bounds)
+    values = [exp.alias_(appended.measure_expression(m), m.name, quoted=True) for m in members]  # type: ignore[arg-type]
+    query = exp.select(exp.column("__pk", table=b), *values).from_(_sub(bounds, b))
+    query.set("joins", [exp.Join(this=exp.to_table("__a"), kind="INNER", on=exp.and_(
+        same_customer, exp.GT(this=rn, expression=lo), exp.LTE(this=rn.copy(), expression=hi)))])
+    query.set("where", nonempty)
+    return query.group_by(exp.column("__pk", table=b))
+
+
+def _running(member: Member) -> str | None:
+    """The decomposable measure types, whose value over rows lo+1…hi is a difference of running totals."""
+    return member.measure_type if isinstance(member, Measure) and member.measure_type in ("count", "sum") else None
+
+
+def _from_running_totals(members: list[Member], appended: Expander, bounds: exp.Select) -> exp.Select:
+    """``count``: C(hi) - C(lo); ``sum``: S(hi) - S(lo) when some row had a value (else NULL, as SQL's sum)."""
+    order = exp.Order(expressions=[exp.Ordered(this=exp.column("__rn", table="__a"), nulls_first=False)])
+    spec = exp.WindowSpec(kind="ROWS", start="UNBOUNDED", start_side="PRECEDING", end="CURRENT ROW")
+    totals = [exp.column("__k", table="__a"), exp.column("__rn", table="__a")]
+    for i, m in enumerate(members):
+        argument = appended.measure_expression(m).this  # type: ignore[arg-type]  # count(x) / sum(x): x
+        totals.append(exp.alias_(exp.Window(this=exp.Count(this=argument.copy()), partition_by=[exp.column("__k", table="__a")],
+                                            order=order.copy(), spec=spec.copy()), f"__c{i}"))
+        if _running(m) == "sum":
+            totals.append(exp.alias_(exp.Window(this=exp.Sum(this=argument.copy()), partition_by=[exp.column("__k", table="__a")],
+                                                order=order.copy(), spec=spec.copy()), f"__s{i}"))
+    running = exp.select(*totals).from_("__a")
+    b = "__b"
+    values = []
+    for i, m in enumerate(members):
+        count = exp.Sub(this=exp.column(f"__c{i}", table="__h"),
+                        expression=exp.Coalesce(this=exp.column(f"__c{i}", table="__l"), expressions=[exp.Literal.number(0)]))
+        if _running(m) == "count":
+            values.append(exp.alias_(count, m.name, quoted=True))
+            continue
+        total = exp.Sub(this=exp.column(f"__s{i}", table="__h"),
+                        expression=exp.Coalesce(this=exp.column(f"__s{i}", table="__l"), expressions=[exp.Literal.number(0)]))
+        values.append(exp.alias_(exp.Case(ifs=[exp.If(this=exp.GT(this=count, expression=exp.Literal.number(0)), true=total)]),
+                                 m.name, quoted=True))
+    query = exp.select(exp.column("__pk", table=b), *values).from_(_sub(bounds, b))
+    at = [("__h", exp.column("__hi", table=b), "INNER"), ("__l", exp.column("__lo", table=b), "LEFT")]
+    joins = []
+    for alias, number, side in at:
+        on = exp.and_(exp.EQ(this=exp.column("__k", table=alias), expression=exp.column("__k", table=b)),
+                      exp.EQ(this=exp.column("__rn", table=alias), expression=number))
+        join = exp.Join(this=_sub(running.copy(), alias), on=on, **({"side": side} if side == "LEFT" else {"kind": side}))
+        joins.append(join)
+    query.set("joins", joins)
+    query.set("where", exp.Where(this=exp.LT(this=exp.column("__lo", table=b), expression=exp.column("__hi", table=b))))
+    return query
+
+
+def _cohort_rows(temporal: Temporal, cohort: Expander, schema: ActivitySchema) -> exp.Select:
+    entity = cohort.entity
+    key = cohort.row_expression(_member(entity, temporal.field or schema.entity))
+    ts = cohort.row_expression(_member(entity, schema.timestamp))
+    columns = [exp.alias_(cohort.row_expression(_member(entity, entity.primary_key[0])), "__pk"),
+               exp.alias_(key, "__k"), exp.alias_(ts, "__t")]
+    if temporal.window == "in_between":
+        columns.append(exp.alias_(cohort.row_expression(_member(entity, schema.next_occurrence)), "__next"))
+    select = exp.Select(expressions=columns)
+    select.set("from_", exp.From(this=cohort.plain_source()))
+    return select.where(_not_null(key), _not_null(ts))
+
+
+def _append_rows(temporal: Temporal, append: Expander, schema: ActivitySchema) -> exp.Select:
+    """The appended entity's rows (all its columns, so its members expand over them) numbered per customer
+    by (time, primary key), with the customer's total."""
+    entity = append.entity
+    key = append.row_expression(_member(entity, temporal.target_field or schema.entity))
+    ts = append.row_expression(_member(entity, schema.timestamp))
+    pk = append.row_expression(_member(entity, entity.primary_key[0]))
+    order = exp.Order(expressions=[exp.Ordered(this=ts.copy(), nulls_first=False), exp.Ordered(this=pk, nulls_first=False)])
+    select = exp.Select(expressions=[
+        exp.Column(this=exp.Star(), table=exp.to_identifier(append.alias)),
+        exp.alias_(key, "__k"),
+        exp.alias_(ts, "__t"),
+        exp.alias_(exp.Window(this=exp.RowNumber(), partition_by=[key.copy()], order=order), "__rn"),
+        exp.alias_(exp.Window(this=exp.Count(this=exp.Star()), partition_by=[key.copy()]), "__n"),
+    ])
+    select.set("from_", exp.From(this=append.plain_source()))
+    return select.where(_not_null(key), _not_null(ts))
+
+
+def _bounds(temporal: Temporal) -> exp.Select:
+    """(__pk, __k, __lo, __hi) per cohort row: its window as a range of appended row numbers.
+
+    A pick in between needs one bound only: the first is the first row after t (kept if it is not after
+    t_next, by ``__limit``), the last the last row up to t_next (kept if after t)."""
+    window = temporal.window
+    probes = {"before": [_LT], "after": [_LE], "in_between": [_LE, _NEXT]}[window]
+    if temporal.kind == "first_in_between":
+        probes = [_LE]
+    elif temporal.kind == "last_in_between":
+        probes = [_NEXT]
+    parts: list[exp.Select] = []
+    for which in probes:
+        part = exp.select("__k", exp.alias_(exp.column("__next" if which == _NEXT else "__t"), "__t"),
+                          exp.alias_(exp.Literal.number(_LT if which == _LT else _LE), "__tag"),
+                          exp.alias_(exp.Literal.number(which), "__which"), "__pk").from_("__c")
+        if which == _NEXT and len(probes) > 1:
+            part = part.where(_not_null(exp.column("__next")))  # no next occurrence: hi is the total
+        parts.append(part)
+    parts.append(exp.select("__k", "__t", exp.alias_(exp.Literal.number(_APPENDED), "__tag"),
+                            exp.alias_(exp.Literal.number(_APPENDED), "__which"), exp.alias_(exp.Null(), "__pk")).from_("__a"))
+    union: exp.Expression = parts[0]
+    for part in parts[1:]:
+        union = exp.Union(this=union, expression=part, distinct=False)
+    appended = exp.Case(ifs=[exp.If(this=exp.EQ(this=exp.column("__which"), expression=exp.Literal.number(_APPENDED)),
+                                    true=exp.Literal.number(1))], default=exp.Literal.number(0))
+    running = exp.Window(
+        this=exp.Sum(this=appended), partition_by=[exp.column("__k")],
+        order=exp.Order(expressions=[exp.Ordered(this=exp.column("__t"), nulls_first=False),
+                                     exp.Ordered(this=exp.column("__tag"), nulls_first=False)]),
+        spec=exp.WindowSpec(kind="ROWS", start="UNBOUNDED", start_side="PRECEDING", end="CURRENT ROW"),
+    )
+    total = exp.Window(this=exp.Sum(this=appended.copy()), partition_by=[exp.column("__k")])
+    counted = exp.select("__pk", "__k", "__which", exp.alias_(running, "__cnt"), exp.alias_(total, "__total")).from_(
+        _sub(union, "__probes"))
+    probe_rows = exp.NEQ(this=exp.column("__which"), expression=exp.Literal.number(_APPENDED))
+    if len(probes) == 1:  # one probe per cohort row: its count is a bound, no pivot needed
+        # (a probe at a NULL next occurrence sorts after every appended row: its count is the total)
+        lo = exp.column("__cnt") if probes == [_LE] else exp.Literal.number(0)
+        hi = exp.column("__total") if probes == [_LE] else exp.column("__cnt")
+        return exp.select("__pk", "__k", exp.alias_(lo, "__lo"), exp.alias_(hi, "__hi")).from_(
+            _sub(counted, "__counted")).where(probe_rows)
+
+    def count_at(which: int) -> exp.Expression:
+        return exp.Max(this=exp.Case(ifs=[exp.If(this=exp.EQ(this=exp.column("__which"), expression=exp.Literal.number(which)),
+                                                 true=exp.column("__cnt"))]))
+
+    hi = exp.Coalesce(this=count_at(_NEXT), expressions=[exp.Max(this=exp.column("__total"))])
+    return (exp.select("__pk", "__k", exp.alias_(count_at(_LE), "__lo"), exp.alias_(hi, "__hi"))
+            .from_(_sub(counted, "__counted")).where(probe_rows).group_by("__pk", "__k"))
+
+
+def _member(entity: Entity, name: str) -> Member:
+    member = entity.member(name)
+    assert member is not None, f"{entity.name}.{name} (checked when the lens loaded)"
+    return member
+
+
+def _sub(query: exp.Expression, alias: str) -> exp.Subquery:
+    return exp.Subquery(this=query, alias=exp.TableAlias(this=exp.to_identifier(alias)))
+
+
+def _cte(query: exp.Expression, alias: str) -> exp.CTE:
+    return exp.CTE(this=query, alias=exp.TableAlias(this=exp.to_identifier(alias)))
+
+
+def _not_null(node: exp.Expression) -> exp.Expression:
+    return exp.Not(this=exp.Is(this=node.copy(), expression=exp.Null()))
