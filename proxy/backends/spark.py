@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import pyarrow as pa
 from sqlglot import exp
@@ -88,11 +89,19 @@ class SparkBackend:
 
 
 class Cursor:
-    """A client session's queries on the shared Spark Connect session, each under its own tag."""
+    """A client session's queries on the shared Spark Connect session, each under its own tag.
+
+    A tag can only be interrupted once the server has registered the operation carrying it; a cancel that
+    arrives earlier (while Spark still analyses the query, or before the request is sent) would be lost, and
+    the query would run on. So ``interrupt()`` keeps interrupting the tag until the query has ended.
+    """
+
+    REPEAT_SECONDS = 0.2
+    GIVE_UP_SECONDS = 60.0
 
     def __init__(self, spark) -> None:
         self._spark = spark
-        self._tag: str | None = None
+        self._tag: str | None = None  # the running query's tag, None when nothing runs
         self._lock = threading.Lock()
 
     def execute(self, sql: str, params: Sequence[object] | None = None) -> pa.RecordBatchReader:
@@ -100,19 +109,30 @@ class Cursor:
         with self._lock:
             self._tag = tag
         args = {f"p{i}": v for i, v in enumerate(params or (), start=1)} or None
-        self._spark.addTag(tag)  # thread-local: read when the request is built, at the first next() below
+        self._spark.addTag(tag)  # thread-local: read when a request is built, here and at the first next()
         try:
             df = self._spark.sql(sql, args=args)
             client = self._spark.client
             stream = client.to_table_as_iterator(df._plan.to_proto(client), df._plan.observations)
             first, schema = _first_batch(stream)
         except Exception as e:
+            self._finished(tag)
             raise translate_error(e) from None
         finally:
             self._spark.removeTag(tag)
         if schema is None:
+            self._finished(tag)
             return empty_reader()
-        return pa.RecordBatchReader.from_batches(schema, _batches(first, stream, schema))
+        return pa.RecordBatchReader.from_batches(schema, _batches(first, stream, schema, lambda: self._finished(tag)))
+
+    def _finished(self, tag: str) -> None:
+        with self._lock:
+            if self._tag == tag:
+                self._tag = None
+
+    def _running(self, tag: str) -> bool:
+        with self._lock:
+            return self._tag == tag
 
     def explain_analyze(self, sql: str) -> list[str]:
         raise SqlError("EXPLAIN ANALYZE is not available on a Spark backend", sqlstate="0A000")
@@ -121,10 +141,16 @@ class Cursor:
         with self._lock:
             tag = self._tag
         if tag is not None:
+            threading.Thread(target=self._interrupt_until_ended, args=(tag,), name="spark-interrupt", daemon=True).start()
+
+    def _interrupt_until_ended(self, tag: str) -> None:
+        deadline = time.monotonic() + self.GIVE_UP_SECONDS
+        while self._running(tag) and time.monotonic() < deadline:
             try:
                 self._spark.interruptTag(tag)
             except Exception:
                 log.debug("interruptTag failed", exc_info=True)
+            time.sleep(self.REPEAT_SECONDS)
 
     def close(self) -> None:
         self.interrupt()
@@ -146,16 +172,19 @@ def _first_batch(stream: Iterator) -> tuple[pa.RecordBatch | None, pa.Schema | N
     return None, to_arrow_schema(struct)
 
 
-def _batches(first: pa.RecordBatch | None, stream: Iterator, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
-    if first is not None and first.num_rows:
-        yield first
+def _batches(first: pa.RecordBatch | None, stream: Iterator, schema: pa.Schema,
+             finished: Callable[[], None]) -> Iterator[pa.RecordBatch]:
     try:
+        if first is not None and first.num_rows:
+            yield first
         for item in stream:
             if isinstance(item, pa.Table):
                 for batch in item.to_batches():
                     yield batch if batch.schema == schema else batch.cast(schema)
     except Exception as e:
         raise translate_error(e) from None
+    finally:
+        finished()
 
 
 def translate_error(e: BaseException) -> SqlError:

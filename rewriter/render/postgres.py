@@ -7,6 +7,8 @@ What PostgreSQL refuses that the backend-neutral tree may contain:
   ``ARRAY[a] = ARRAY[b]`` means the same (array equality treats NULL elements as equal) and is
   hash-joinable; unlike ``(a IS NULL) = (b IS NULL) AND coalesce(a, s) = coalesce(b, s)`` it needs no
   sentinel ``s`` of the key's type, which the tree does not know.
+* An explicit integer division (``IntDiv``, the rewriter's ``int / int``) is PostgreSQL's own ``/`` on
+  integers; sqlglot would write ``DIV(a, b)``, which is numeric division in PostgreSQL.
 """
 
 from __future__ import annotations
@@ -17,7 +19,15 @@ DIALECT = "postgres"
 
 
 def render(tree: exp.Expression) -> str:
-    return tree.transform(_full_join_null_safe_keys, copy=False).sql(dialect=DIALECT)
+    for rule in (_full_join_null_safe_keys, _integer_division):
+        tree = tree.transform(rule, copy=False)
+    return tree.sql(dialect=DIALECT)
+
+
+def _integer_division(node: exp.Expression) -> exp.Expression:
+    if isinstance(node, exp.IntDiv):
+        return exp.Div(this=node.this, expression=node.expression, typed=True)
+    return node
 
 
 def _full_join_null_safe_keys(node: exp.Expression) -> exp.Expression:

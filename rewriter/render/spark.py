@@ -13,7 +13,7 @@ by tests/backends):
 * Bound parameters ``$n`` are Spark's named markers ``:pn`` (the backend binds ``{"pn": value}``).
 
 Integer division is not decided here: Spark's ``/`` always divides exactly, and which divisions are integral
-is for the rewriter's AST to say (an explicit integer division renders as Spark's ``DIV``).
+is the rewriter's AST's to say (its explicit ``IntDiv`` renders as Spark's ``DIV``).
 """
 
 from __future__ import annotations

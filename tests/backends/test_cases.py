@@ -28,10 +28,7 @@ AROUND_LENS = _cases("customer_360.yaml", {"name", "sql", "check_query", "ordere
 FANOUT = _cases("fanout.yaml", {"name", "sql", "rows", "naive", "ordered"})
 
 # Cases a backend cannot answer yet, with the reason; strict: when one starts passing, this list must shrink.
-KNOWN_GAPS: dict[tuple[str, str], str] = {
-    ("spark", "integer division truncates as in Postgres"):
-        "integer division is not explicit in the rewriter's AST yet (Spark's / always divides exactly)",
-}
+KNOWN_GAPS: dict[tuple[str, str], str] = {}
 
 
 def _connect(server, database: str) -> psycopg.Connection:

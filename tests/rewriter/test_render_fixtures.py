@@ -26,3 +26,11 @@ def test_render_fixture(dialect, title, sql, expected, request):
         path.write_text(path.read_text().replace(expected, actual))
         return
     assert actual == expected, f"{title}\n--- actual ---\n{actual}"
+
+
+def test_explicit_integer_division():
+    """The rewriter's ``IntDiv`` (``int / int`` in the client's SQL): PostgreSQL's ``/`` on integers (sqlglot's
+    ``DIV(a, b)`` would be numeric), Spark's ``DIV``. Written as a tree: Postgres SQL has no spelling of it."""
+    tree = sqlglot.select(sqlglot.exp.IntDiv(this=sqlglot.exp.column("n"), expression=sqlglot.exp.Literal.number(7)))
+    assert render(tree.copy(), "postgres") == "SELECT n / 7"
+    assert render(tree.copy(), "spark") == "SELECT n DIV 7"
