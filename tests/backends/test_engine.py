@@ -17,9 +17,11 @@ import pytest
 
 from tests.conftest import ROOT
 
-# 600^4 rows: never finishes on any engine, so only a cancel that reaches the backend ends it.
-ENDLESS = ("SELECT count(*) FROM customer a JOIN customer b ON a.zip <> b.zip "
-           "JOIN customer c ON b.zip <> c.zip JOIN customer d ON c.zip <> d.zip")
+# An md5 for each of ~10^9 pairs of order lines: minutes on any engine, so only a cancel that reaches the
+# backend ends it early. (Not a deeper cross join: Spark checks for a kill once per row of a join's streamed
+# side, and a 4-way nested loop spends minutes on each.)
+ENDLESS = ("SELECT count(*) FROM order_placed a JOIN order_placed b "
+           "ON md5(a.activity_uuid || b.activity_uuid) < md5(b.activity_uuid)")
 COUNT = "SELECT count_customers FROM customer"
 
 
