@@ -80,6 +80,19 @@ def empty_reader() -> pa.RecordBatchReader:
     return pa.RecordBatchReader.from_batches(pa.schema([]), [])
 
 
+def describe_by_query(cursor: Cursor, name: str) -> pa.Schema | None:
+    """A table's columns from ``SELECT * … LIMIT 0`` on ``cursor`` (closed after), or None when the engine
+    says it does not exist (42P01, or 3F000 for a missing schema)."""
+    try:
+        return cursor.execute(f"SELECT * FROM {name} LIMIT 0").schema
+    except SqlError as e:
+        if e.sqlstate in ("42P01", "3F000"):
+            return None
+        raise
+    finally:
+        cursor.close()
+
+
 # -- table names ----------------------------------------------------------------------------------------
 
 

@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlglot import exp
 
-from proxy.backends.base import Capabilities, TableMap, empty_reader, table_parts
+from proxy.backends.base import Capabilities, TableMap, describe_by_query, empty_reader, table_parts
 from rewriter.errors import SqlError
 from rewriter.render import render
 
@@ -74,15 +74,7 @@ class PostgresBackend:
 
     def describe_table(self, table: exp.Table) -> pa.Schema | None:
         target = self._tables.target(table_parts(table))
-        cursor = self.cursor()
-        try:
-            return cursor.execute(f"SELECT * FROM {'.'.join(_ident(p) for p in target)} LIMIT 0").schema
-        except SqlError as e:
-            if e.sqlstate in ("42P01", "3F000"):
-                return None
-            raise
-        finally:
-            cursor.close()
+        return describe_by_query(self.cursor(), ".".join(_ident(p) for p in target))
 
     def close(self) -> None:
         pass

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator, Sequence
 import pyarrow as pa
 from sqlglot import exp
 
-from proxy.backends.base import Capabilities, TableMap, empty_reader, table_parts
+from proxy.backends.base import Capabilities, TableMap, describe_by_query, empty_reader, table_parts
 from rewriter.errors import SqlError
 from rewriter.render import render
 
@@ -71,15 +71,7 @@ class SparkBackend:
 
     def describe_table(self, table: exp.Table) -> pa.Schema | None:
         target = self._tables.target(table_parts(table))
-        cursor = self.cursor()
-        try:
-            return cursor.execute(f"SELECT * FROM {'.'.join(_ident(p) for p in target)} LIMIT 0").schema
-        except SqlError as e:
-            if e.sqlstate == "42P01":
-                return None
-            raise
-        finally:
-            cursor.close()
+        return describe_by_query(self.cursor(), ".".join(_ident(p) for p in target))
 
     def close(self) -> None:
         try:
