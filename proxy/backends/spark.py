@@ -102,12 +102,15 @@ class Cursor:
             self._tag = tag
         args = {f"p{i}": v for i, v in enumerate(params or (), start=1)} or None
         self._spark.addTag(tag)  # thread-local: read when a request is built, here and at the first next()
+        stream = None
         try:
             df = self._spark.sql(sql, args=args)
             client = self._spark.client
             stream = client.to_table_as_iterator(df._plan.to_proto(client), df._plan.observations)
             first, schema = _first_batch(stream)
         except Exception as e:
+            if stream is not None:
+                stream.close()  # release the server's execution now, not when it times out
             self._finished(tag)
             raise translate_error(e) from None
         finally:
@@ -176,6 +179,7 @@ def _batches(first: pa.RecordBatch | None, stream: Iterator, schema: pa.Schema,
     except Exception as e:
         raise translate_error(e) from None
     finally:
+        stream.close()
         finished()
 
 
