@@ -6,6 +6,8 @@ The users file never holds passwords::
       analyst:
         scram: "SCRAM-SHA-256$4096:<salt>$<StoredKey>:<ServerKey>"   # as PostgreSQL stores it
         md5: "md5<md5(password + username)>"                           # only needed for --auth md5
+        groups: [sales]                      # roles the user may act as (lens policies, SET ROLE)
+        attributes: {states: [CA, NY]}       # values for policies' {{ user.states }}
 
 ``scram`` is a verifier: it checks a password without revealing it. ``md5`` is a password *equivalent*
 (whoever reads it can log in with md5 authentication), which is why it is written only on request and why
@@ -82,6 +84,8 @@ def _prep(password: str) -> str:
 class UserEntry:
     scram: ScramVerifier | None = None
     md5: str | None = None
+    groups: tuple[str, ...] = ()
+    attributes: tuple[tuple[str, object], ...] = ()
 
 
 def make_verifier(password: str, *, iterations: int = _ITERATIONS) -> ScramVerifier:
@@ -103,23 +107,38 @@ def load_users(path: str | Path) -> dict[str, UserEntry]:
     out = {}
     for name, entry in users.items():
         entry = entry or {}
-        unknown = set(entry) - {"scram", "md5"}
+        unknown = set(entry) - {"scram", "md5", "groups", "attributes"}
         if unknown:
             raise ValueError(f"{path}: user {name!r}: unknown keys {sorted(unknown)} (plain passwords are not accepted)")
         scram = ScramVerifier.parse(entry["scram"]) if entry.get("scram") else None
-        out[str(name)] = UserEntry(scram, entry.get("md5"))
+        groups = entry.get("groups") or []
+        attributes = entry.get("attributes") or {}
+        if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
+            raise ValueError(f"{path}: user {name!r}: 'groups' must be a list of names")
+        if not isinstance(attributes, dict):
+            raise ValueError(f"{path}: user {name!r}: 'attributes' must be a mapping")
+        out[str(name)] = UserEntry(scram, entry.get("md5"), tuple(groups), tuple(attributes.items()))
     return out
 
 
-def write_user(path: str | Path, user: str, password: str, *, md5: bool = True) -> None:
-    """Add or replace ``user`` in the users file (created if missing)."""
+def write_user(path: str | Path, user: str, password: str | None, *, md5: bool = True,
+               groups: list[str] | None = None, attributes: dict[str, object] | None = None) -> None:
+    """Add or update ``user`` in the users file (created if missing). ``password`` None keeps the stored
+    verifiers (to change only groups or attributes); ``groups``/``attributes`` None keep what is there."""
     p = Path(path)
     raw = (yaml.safe_load(p.read_text()) if p.exists() else None) or {}
     users = raw.setdefault("users", {}) or {}
     raw["users"] = users
-    entry = {"scram": str(make_verifier(password))}
-    if md5:
-        entry["md5"] = md5_hash(user, password)
+    entry = dict(users.get(user) or {})
+    if password is not None:
+        entry = {k: v for k, v in entry.items() if k not in ("scram", "md5")}
+        entry["scram"] = str(make_verifier(password))
+        if md5:
+            entry["md5"] = md5_hash(user, password)
+    if groups is not None:
+        entry["groups"] = list(groups)
+    if attributes is not None:
+        entry["attributes"] = dict(attributes)
     users[user] = entry
     p.write_text(yaml.safe_dump(raw, sort_keys=True))
     p.chmod(0o600)

@@ -44,6 +44,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--auth", choices=("trust", "password", "md5", "scram-sha-256"), default="trust",
                        help="client authentication (password methods need --users)")
     serve.add_argument("--users", metavar="FILE", help="users file with SCRAM verifiers (see `lens-proxy passwd`)")
+    serve.add_argument("--audit-log", metavar="FILE",
+                       help="append one JSON line per statement (user, role, statement, rows, SQLSTATE …) to FILE")
     serve.add_argument("--tls-cert", metavar="PEM", help="server certificate (chain) for TLS")
     serve.add_argument("--tls-key", metavar="PEM", help="private key of --tls-cert")
     serve.add_argument("--tls-required", action="store_true", help="refuse connections that do not use TLS")
@@ -59,6 +61,11 @@ def _parser() -> argparse.ArgumentParser:
     passwd.add_argument("--file", default="users.yaml", help="users file (default: users.yaml)")
     passwd.add_argument("--no-md5", action="store_true",
                         help="store only the SCRAM verifier (md5 auth stores a password-equivalent hash)")
+    passwd.add_argument("--groups", metavar="A,B", help="the user's groups (roles), for lens policies and SET ROLE")
+    passwd.add_argument("--attr", action="append", default=[], metavar="NAME=V1,V2",
+                        help="a user attribute for policies' {{ user.NAME }} (repeatable; a comma makes a list)")
+    passwd.add_argument("--keep-password", action="store_true",
+                        help="only change groups/attributes; keep the stored verifiers")
     passwd.set_defaults(func=_passwd)
 
     validate = sub.add_parser("validate", help="check lens definitions; non-zero exit on any issue")
@@ -206,7 +213,7 @@ def _server_options(args: argparse.Namespace) -> dict:
 
     options: dict = {"auth_method": args.auth, "idle_session_timeout": args.idle_session_timeout,
                      "max_message_size": args.max_message_size, "tls_required": args.tls_required,
-                     "authentication_timeout": args.authentication_timeout}
+                     "authentication_timeout": args.authentication_timeout, "audit_log": args.audit_log}
     if args.authentication_timeout <= 0:
         raise ValueError("--authentication-timeout must be positive")
     if args.auth != "trust":
@@ -233,18 +240,29 @@ def _passwd(args: argparse.Namespace) -> int:
 
     from proxy.auth import write_user
 
-    if sys.stdin.isatty():
-        password = getpass.getpass(f"password for {args.user}: ")
-        if getpass.getpass("again: ") != password:
-            print("lens-proxy: passwords do not match", file=sys.stderr)
+    attributes = {}
+    for spec in args.attr:
+        name, sep, value = spec.partition("=")
+        if not sep or not name:
+            print(f"lens-proxy: --attr wants NAME=VALUE, got {spec!r}", file=sys.stderr)
             return 1
-    else:
-        password = sys.stdin.readline().rstrip("\n")
-    if not password:
-        print("lens-proxy: empty password", file=sys.stderr)
-        return 1
-    write_user(args.file, args.user, password, md5=not args.no_md5)
-    print(f"lens-proxy: stored verifier for {args.user} in {args.file}")
+        attributes[name] = value.split(",") if "," in value else value
+    password = None
+    if not args.keep_password:
+        if sys.stdin.isatty():
+            password = getpass.getpass(f"password for {args.user}: ")
+            if getpass.getpass("again: ") != password:
+                print("lens-proxy: passwords do not match", file=sys.stderr)
+                return 1
+        else:
+            password = sys.stdin.readline().rstrip("\n")
+        if not password:
+            print("lens-proxy: empty password", file=sys.stderr)
+            return 1
+    groups = [g.strip() for g in args.groups.split(",") if g.strip()] if args.groups is not None else None
+    write_user(args.file, args.user, password, md5=not args.no_md5, groups=groups,
+               attributes=attributes or None)
+    print(f"lens-proxy: stored {'verifier' if password else 'groups and attributes'} for {args.user} in {args.file}")
     return 0
 
 

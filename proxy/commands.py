@@ -114,6 +114,8 @@ class SessionCommands:
 
     def _apply_setting(self, name: str, value: str | None, *, local: bool = False) -> None:
         """SET / SET LOCAL / set_config(); ``value`` None means back to the default."""
+        if name.lower() == "role" and value is not None:
+            value = self._check_role(value)
         if local:
             if self.tx.status == b"I":
                 self._notice("25P01", "SET LOCAL can only be used in transaction blocks")

@@ -14,6 +14,7 @@ import duckdb
 from sqlglot import exp
 
 from proxy.settings import SERVER_VERSION
+from rewriter.naming import postgres_column_name
 
 if TYPE_CHECKING:  # pragma: no cover
     from proxy.session import Session
@@ -42,7 +43,11 @@ def evaluate(tree: exp.Expression, session: Session) -> exp.Expression:
             if node.this.name.lower() == "pg_catalog" and isinstance(node.expression, exp.Func):
                 return replace(node.expression)
         value = _value(node, session)
-        return node if value is None else value
+        if value is None:
+            return node
+        if isinstance(node.parent, exp.Select) and node.arg_key == "expressions":  # keep Postgres's name
+            return exp.alias_(value, postgres_column_name(node), quoted=True)
+        return value
 
     return tree.transform(replace)
 
@@ -54,10 +59,13 @@ def _value(node: exp.Expression, session: Session) -> exp.Expression | None:
         return exp.Literal.string(session.database)
     if isinstance(node, exp.CurrentSchema):
         return exp.Literal.string("public")
-    if isinstance(node, exp.CurrentUser | exp.SessionUser):
+    if isinstance(node, exp.SessionUser):
         return exp.Literal.string(session.user)
-    if isinstance(node, exp.CurrentSchemas):
-        return exp.Array(expressions=[exp.Literal.string("public")])
+    if isinstance(node, exp.CurrentUser):  # SET ROLE changes current_user, not session_user
+        return exp.Literal.string(getattr(session, "current_user", session.user))
+    if isinstance(node, exp.CurrentSchemas):  # current_schemas(true) lists the implicit pg_catalog too
+        implicit = isinstance(node.this, exp.Boolean) and node.this.this
+        return exp.Array(expressions=[exp.Literal.string(s) for s in (["pg_catalog"] if implicit else []) + ["public"]])
     if isinstance(node, exp.Anonymous):
         name = node.name.lower()
         if name == "version" and not node.expressions:

@@ -2,7 +2,10 @@
 
 ``infer_param_types`` answers ParameterDescription for ``$n`` the client sent without a type: a cast gives
 the type (``$1::int4``), LIMIT/OFFSET take int8, and a comparison or arithmetic with a lens column or a
-typed expression takes that side's type; anything else is text, as Postgres does for ``unknown``.
+typed expression takes that side's type; anything else is text, as Postgres does for ``unknown``. A lens
+column has the type the catalog reports for it (``schema``: what queries really return, e.g. a lens
+``date`` is a ``timestamp``), so a driver binding a datetime against it (JDBC ``setTimestamp``, an ODBC
+``SQL_TYPE_TIMESTAMP``) sends what the column holds.
 
 ``fix_pg_types`` rewrites the few Postgres casts DuckDB would get wrong or refuse: ``::name`` (no such
 DuckDB type) becomes text, and a ``'\\x0102'::bytea`` literal (hex bytea input) becomes ``from_hex``.
@@ -40,13 +43,16 @@ _OID_BY_DTYPE: dict[exp.DataType.Type, int] = {
     _DT.JSON: pgt.JSON.oid,
     _DT.JSONB: pgt.JSONB.oid,
 }
+# Lens member type -> the type the catalog reports when it cannot ask the engine (proxy.catalog.model).
 _OID_BY_LENS_TYPE = {
     "string": pgt.TEXT.oid,
-    "number": pgt.NUMERIC.oid,
+    "number": pgt.FLOAT8.oid,
     "boolean": pgt.BOOL.oid,
-    "date": pgt.DATE.oid,
+    "bool": pgt.BOOL.oid,
+    "date": pgt.TIMESTAMP.oid,
     "time": pgt.TIMESTAMP.oid,
 }
+Schema = dict[str, dict[str, str]]  # entity -> column -> Postgres type name (Catalog.entity_types)
 _COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Like, exp.ILike, exp.Add, exp.Sub,
                 exp.Mul, exp.Div, exp.NullSafeEQ, exp.NullSafeNEQ, exp.Is)
 
@@ -76,39 +82,79 @@ def dtype_oid(dtype: exp.Expression) -> int:
     return _OID_BY_DTYPE.get(dtype.this, 0)
 
 
-def infer_param_types(tree: exp.Expression | None, declared: list[int], lens: Lens | None) -> list[int]:
+def infer_param_types(tree: exp.Expression | None, declared: list[int], lens: Lens | None,
+                      schema: Schema | None = None) -> list[int]:
     """One OID per ``$n`` (1-based): the declared one when non-zero, else inferred, else text (25)."""
     n = count_params(tree)
     types = list(declared[:n]) + [0] * max(0, n - len(declared))
     if tree is None:
         return [t or pgt.TEXT.oid for t in types]
+    columns = _Columns(lens, schema or {}, tree)
     for node in tree.find_all(exp.Parameter, exp.Placeholder):
         number = param_number(node)
         if number is None or types[number - 1]:
             continue
-        types[number - 1] = _infer(node, lens)
+        types[number - 1] = _infer(node, columns)
     return [t or pgt.TEXT.oid for t in types]
 
 
-def _infer(node: exp.Expression, lens: Lens | None) -> int:
+class _Columns:
+    """Lens columns' types: the catalog's (``schema``) when known, else the lens's declared ones; and any
+    other expression's type as PostgreSQL gives it (``count(*)`` int8, ``x IS NULL`` bool), from the
+    rewriter's type annotation of a copy of the whole query, made once, when first needed."""
+
+    def __init__(self, lens: Lens | None, schema: Schema, tree: exp.Expression) -> None:
+        self.lens, self.schema, self.tree = lens, schema, tree
+        self._typed: dict[int, exp.Expression] | None = None
+
+    def type_of(self, node: exp.Expression) -> int:
+        if self._typed is None:
+            from rewriter.postgres.types import annotate
+
+            copy = self.tree.copy()
+            try:
+                annotate(copy, self.schema)
+            except Exception:  # a query the annotator cannot type: its parameters stay text
+                self._typed = {}
+                return 0
+            self._typed = {id(a): b for a, b in zip(self.tree.walk(), copy.walk(), strict=False)}
+        typed = self._typed.get(id(node))
+        if typed is None or typed.type is None or typed.type.this in (_DT.UNKNOWN, _DT.NULL):
+            return 0
+        if typed.type.this == _DT.VARCHAR and not typed.type.expressions:
+            return pgt.TEXT.oid  # sqlglot's string type: Postgres's string functions return text
+        return dtype_oid(typed.type)
+
+
+def _infer(node: exp.Expression, columns: _Columns) -> int:
     parent = node.parent
     if isinstance(parent, exp.Cast) and parent.this is node:
         return dtype_oid(parent.to)
     if isinstance(parent, exp.Limit | exp.Offset | exp.Fetch):
         return pgt.INT8.oid
     if isinstance(parent, exp.Paren):
-        return _infer(parent, lens)
+        return _infer(parent, columns)
+    if isinstance(parent, exp.Any | exp.All) or (
+        isinstance(parent, exp.Anonymous) and parent.name.upper() in ("ANY", "ALL", "SOME")
+    ):  # x = ANY($1): an array of x's type (psycopg sends a list of str untyped, as '{a,b}')
+        comparison = parent.parent
+        element = 0
+        if isinstance(comparison, _COMPARISONS):
+            other = comparison.this if comparison.expression is parent else comparison.expression
+            element = _expression_oid(other, columns)
+        scalar = pgt.BY_OID.get(element or pgt.TEXT.oid)
+        return scalar.array_oid if scalar is not None and scalar.array_oid else pgt.TEXT_ARRAY.oid
     if isinstance(parent, _COMPARISONS):
         other = parent.expression if parent.this is node else parent.this
-        return _expression_oid(other, lens)
+        return _expression_oid(other, columns)
     if isinstance(parent, exp.In):
-        return _expression_oid(parent.this, lens)
+        return _expression_oid(parent.this, columns)
     if isinstance(parent, exp.Between):
-        return _expression_oid(parent.this, lens)
+        return _expression_oid(parent.this, columns)
     return 0
 
 
-def _expression_oid(node: exp.Expression | None, lens: Lens | None) -> int:
+def _expression_oid(node: exp.Expression | None, columns: _Columns) -> int:
     if node is None:
         return 0
     if isinstance(node, exp.Cast):
@@ -119,14 +165,18 @@ def _expression_oid(node: exp.Expression | None, lens: Lens | None) -> int:
         return pgt.INT4.oid if node.name.lstrip("-").isdigit() else pgt.NUMERIC.oid
     if isinstance(node, exp.Boolean):
         return pgt.BOOL.oid
-    if isinstance(node, exp.Column) and lens is not None:
-        return _column_oid(node, lens)
+    if isinstance(node, exp.Column) and columns.lens is not None:
+        found = _column_oid(node, columns.lens, columns.schema)
+        if found:
+            return found
     if isinstance(node, exp.Paren):
-        return _expression_oid(node.this, lens)
-    return 0
+        return _expression_oid(node.this, columns)
+    if isinstance(node, exp.Parameter | exp.Placeholder):
+        return 0
+    return columns.type_of(node)
 
 
-def _column_oid(column: exp.Column, lens: Lens) -> int:
+def _column_oid(column: exp.Column, lens: Lens, schema: Schema) -> int:
     select = column.find_ancestor(exp.Select)
     entities = []
     if select is not None:
@@ -141,6 +191,9 @@ def _column_oid(column: exp.Column, lens: Lens) -> int:
     for entity in entities or list(lens.entities):
         member = entity.member(column.name)
         if member is not None:
+            described = pgt.BY_NAME.get(schema.get(entity.name, {}).get(member.name, ""))
+            if described is not None:
+                return described.oid
             return _OID_BY_LENS_TYPE.get(member.type.lower(), 0)
     return 0
 
@@ -174,9 +227,9 @@ def fix_pg_types(tree: exp.Expression) -> exp.Expression:
     return tree.copy().transform(fix)
 
 
-# Postgres functions DuckDB has under another name (same arguments, same result)
-_RENAMED_FUNCTIONS = {"json_build_object": "json_object", "json_build_array": "json_array",
-                      "jsonb_build_object": "json_object", "jsonb_build_array": "json_array"}
+# Postgres functions DuckDB has under another name (same arguments, same result); json_build_object and
+# friends are rendered with PostgreSQL's text layout by rewriter.render.duckdb (json_text)
+_RENAMED_FUNCTIONS: dict[str, str] = {}
 
 
 def _array_literal(text: str) -> list[str | None] | None:

@@ -48,4 +48,5 @@ def row_description(schema: pa.Schema | None, formats: tuple[int, ...] = ()) -> 
     if schema is None:
         return m.no_data()
     codes = column_formats(formats, len(schema))
-    return m.row_description([pgtypes.field_description(f.name, f.type, c) for f, c in zip(schema, codes, strict=True)])
+    return m.row_description([pgtypes.field_description(f.name, f.type, c, f.metadata)
+                              for f, c in zip(schema, codes, strict=True)])

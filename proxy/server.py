@@ -25,6 +25,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from proxy.audit import AuditLog
 from proxy.catalog import Catalog
 from proxy.errors import SqlError, TooManyConnections
 from proxy.session import ServerContext, Session, SessionState
@@ -94,6 +95,7 @@ class LensProxyServer:
         users: dict[str, Any] | None = None,
         idle_session_timeout: float = 0,
         authentication_timeout: float = 60,
+        audit_log: str | None = None,
     ) -> None:
         self.host, self.port = host, port
         self.max_connections = max_connections
@@ -113,6 +115,7 @@ class LensProxyServer:
             catalog=Catalog(lenses, backend=backends),
             auth_method=auth_method,
             users=users or {},
+            audit=AuditLog(audit_log) if audit_log else None,
         )
         self._server: asyncio.base_events.Server | None = None
         self._connections: dict[asyncio.Task[None], _Connection] = {}

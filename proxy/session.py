@@ -34,9 +34,11 @@ import sqlglot
 from sqlglot import exp
 
 from proxy import pgfunctions
+from proxy.audit import AuditLog, sql_hash
 from proxy.auth import Authenticator
 from proxy.backends.base import next_batch
 from proxy.catalog import CatalogContext
+from proxy.catalog.result_types import conform
 from proxy.commands import SessionCommands
 from proxy.cursors import CursorCommands, fetch_args
 from proxy.errors import (
@@ -50,6 +52,7 @@ from proxy.errors import (
 )
 from proxy.pgtypes_sql import count_params, fix_pg_types, infer_param_types, param_number
 from proxy.portals import Portal, PreparedStatement, _Transaction, row_description
+from proxy.result_types import declare, declared_reader
 from proxy.router import Kind, Statement, split, statement_error
 from proxy.settings import SERVER_VERSION, SessionSettings
 from proxy.wire import messages as m
@@ -60,6 +63,8 @@ from proxy.wire.framing import MalformedMessage
 from proxy.wire.params import TypedText, decode_param
 from rewriter.cache import Compiled, RewriteCache
 from rewriter.lens import Lens
+from rewriter.policy import Access, Identity, NoAccess, lens_view, resolve_access
+from rewriter.postgres import result_types
 from rewriter.rewrite import rewrite
 
 log = logging.getLogger("lens_proxy.session")
@@ -105,6 +110,9 @@ class ServerContext:
     auth_method: str = "trust"
     users: dict[str, Any] = field(default_factory=dict)  # user -> proxy.auth.UserEntry
     auth_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
+    access_cache: dict[tuple[str, Identity], Access] = field(default_factory=dict)  # (lens, identity) -> Access
+    audit: AuditLog | None = None  # the query log (--audit-log), off by default
+    view_cache: dict[tuple[str, str], Lens] = field(default_factory=dict)  # (lens, policy) -> lens as it shows
 
 
 class Session(CursorCommands, SessionCommands):
@@ -130,6 +138,8 @@ class Session(CursorCommands, SessionCommands):
         self._startup_params: dict[str, str] = {}
         self._startup_minor = 0
         self._startup_unknown: list[str] = []
+        self._last_rows = 0  # rows and engine SQL of the statement running, for the audit log
+        self._last_sql: str | None = None
         self._inflight: set[concurrent.futures.Future[Any]] = set()
 
     # -- plumbing -------------------------------------------------------------------------------------
@@ -177,7 +187,15 @@ class Session(CursorCommands, SessionCommands):
         return self._catalog_cursor
 
     def catalog_context(self) -> CatalogContext:
-        return CatalogContext(self.database, self.user, self.pid, self.settings, SERVER_VERSION)
+        access = self.access() if self.lens is not None else None
+        if access is None or access.unrestricted:
+            return CatalogContext(self.database, self.user, self.pid, self.settings, SERVER_VERSION)
+        key = (self.database, access.fingerprint)
+        view = self.server.view_cache.get(key)
+        if view is None:
+            view = self.server.view_cache[key] = lens_view(self.lens, access)
+        return CatalogContext(self.database, self.user, self.pid, self.settings, SERVER_VERSION,
+                              view=view, view_key=access.fingerprint)
 
     @property
     def idle(self) -> bool:
@@ -374,6 +392,10 @@ class Session(CursorCommands, SessionCommands):
         self.lens = lens
         self.settings = SessionSettings.from_startup(params, engine_settings=self.server.engine_settings)
         self.settings.set_session_default("session_authorization", self.user)
+        try:
+            self.access()  # a user in none of the lens's user groups may not connect
+        except SqlError as err:
+            raise SqlError(err.message, sqlstate=err.sqlstate, detail=err.detail, severity="FATAL") from None
         if self._startup_minor > 0 or self._startup_unknown:
             self.out.write(_negotiate_protocol_version(0, self._startup_unknown))
         self.out.write(m.authentication_ok())
@@ -418,6 +440,29 @@ class Session(CursorCommands, SessionCommands):
         self, statement: Statement, *, params: list[Any], max_rows: int, describe: bool, portal: Portal | None,
         formats: tuple[int, ...] = (),
     ) -> None:
+        audit = self.server.audit
+        if audit is None or statement.kind is Kind.EMPTY:
+            await self._run_one(statement, params=params, max_rows=max_rows, describe=describe, portal=portal,
+                                formats=formats)
+            return
+        started, sqlstate = time.perf_counter(), "00000"
+        self._last_rows, self._last_sql = 0, None
+        try:
+            await self._run_one(statement, params=params, max_rows=max_rows, describe=describe, portal=portal,
+                                formats=formats)
+        except SqlError as err:
+            sqlstate = err.sqlstate
+            raise
+        finally:
+            audit.record(user=self.user, role=self.role, lens=self.database, client=self.peer,
+                         application_name=self.settings.get("application_name"), kind=statement.kind.value,
+                         statement=statement.text, sql_hash=sql_hash(self._last_sql), rows=self._last_rows,
+                         duration_ms=round((time.perf_counter() - started) * 1000, 3), sqlstate=sqlstate)
+
+    async def _run_one(
+        self, statement: Statement, *, params: list[Any], max_rows: int, describe: bool, portal: Portal | None,
+        formats: tuple[int, ...] = (),
+    ) -> None:
         kind = statement.kind
         if kind is Kind.EMPTY:
             self.out.write(m.empty_query_response())
@@ -442,6 +487,56 @@ class Session(CursorCommands, SessionCommands):
         else:
             self._run_command(statement, describe)
 
+    # -- identity and access ------------------------------------------------------------------------
+
+    @property
+    def role(self) -> str | None:
+        """The role set with SET ROLE (None: the session user's own groups)."""
+        value = self.settings.get("role")
+        return None if value.lower() == "none" else value
+
+    @property
+    def current_user(self) -> str:
+        return self.role or self.user
+
+    def identity(self) -> Identity:
+        """Who queries: the session user, acting with its groups (or only the role SET ROLE chose)."""
+        entry = self.server.users.get(self.user)
+        groups = tuple(entry.groups) if entry is not None else ()
+        attributes = dict(entry.attributes) if entry is not None else {}
+        return Identity.of(self.user, (self.role,) if self.role else groups, attributes)
+
+    def access(self) -> Access:
+        """What this identity may see of the session's lens (cached per lens and identity)."""
+        assert self.lens is not None
+        identity = self.identity()
+        key = (self.lens.name, identity)
+        cached = self.server.access_cache.get(key)
+        if cached is None:
+            try:
+                cached = resolve_access(self.lens, identity)
+            except NoAccess:
+                raise SqlError(f'permission denied for database "{self.database}"', sqlstate="42501",
+                               detail="User does not have CONNECT privilege.") from None
+            self.server.access_cache[key] = cached
+        return cached
+
+    def _check_role(self, value: str) -> str:
+        """SET ROLE: ``none`` or a group the session user belongs to (PostgreSQL's rules: an unknown role
+        is 22023, one the user is not a member of 42501)."""
+        role = value.strip().strip("'\"")
+        if role.lower() == "none":
+            return "none"
+        entry = self.server.users.get(self.user)
+        mine = {g.lower() for g in (entry.groups if entry is not None else ())}
+        if role.lower() in mine or role.lower() == self.user.lower():
+            return role if role.lower() != self.user.lower() else "none"
+        known = {g.lower() for u in self.server.users.values() for g in u.groups} | {u.lower() for u in self.server.users}
+        if role.lower() not in known:
+            raise SqlError(f'role "{role}" does not exist', sqlstate="22023")
+        raise SqlError(f'permission denied to set role "{role}"', sqlstate="42501",
+                       hint=f"{self.user} may act as: {', '.join(sorted(mine)) or 'only itself'}")
+
     def lens_params(self) -> dict[str, str]:
         """``SET lens.month = 3`` values, for the lens's ``{{month:default}}`` snippet parameters."""
         return self.settings.lens_params()
@@ -455,9 +550,11 @@ class Session(CursorCommands, SessionCommands):
         and lens parameters (queries reading per-session values are never cached)."""
         assert statement.ast is not None and self.lens is not None
         params = self.lens_params()
+        access = self.access()
         key = None
         if not _reads_session_values(statement.ast):
-            key = (statement.text, self.lens.name, self.user, tuple(sorted(params.items())), self.backend.name)
+            key = (statement.text, self.lens.name, self.current_user, access.fingerprint, tuple(sorted(params.items())),
+                   self.backend.name)
             hit = REWRITE_CACHE.get(key)
             if hit is not None:
                 return hit
@@ -466,9 +563,10 @@ class Session(CursorCommands, SessionCommands):
         notices: list[tuple[str, str | None]] = []
         catalog = self.server.catalog
         schema = catalog.entity_types(self.lens) if catalog is not None else None
-        tree = rewrite(tree, self.lens, params=params, notes=notes, notices=notices, schema=schema)
+        tree = rewrite(tree, self.lens, params=params, notes=notes, notices=notices, schema=schema, access=access)
+        declared = result_types(tree)
         tree = fix_pg_types(tree)  # after rewrite: result columns are already named from the client's SQL
-        result = Compiled(self.backend.render(tree), tuple(notes), tuple(notices))
+        result = Compiled(self.backend.render(tree), tuple(notes), tuple(notices), declared)
         if key is not None:
             REWRITE_CACHE.put(key, result)
         return result
@@ -494,11 +592,12 @@ class Session(CursorCommands, SessionCommands):
             for message, hint in compiled.notices:
                 self.out.write(m.notice_response(m.error_fields("NOTICE", "00000", message, None, hint)))
         sql = compiled.sql
+        self._last_sql = sql
         log.debug("backend SQL: %s", sql)
         if cursor is not None:
-            return await self._guarded(cursor.execute, sql, params or None)
+            return declared_reader(await self._guarded(cursor.execute, sql, params or None), compiled.result_types)
         self._close_shared_reader()  # the engine cursor runs one result at a time
-        reader = await self._guarded(self.cursor.execute, sql, params or None)
+        reader = declared_reader(await self._guarded(self.cursor.execute, sql, params or None), compiled.result_types)
         self._shared_reader = reader
         return reader
 
@@ -540,8 +639,9 @@ class Session(CursorCommands, SessionCommands):
         cursor = None
         if portal.name and portal.cursor is None:
             portal.cursor = cursor = self.backend.cursor()
-        portal.reader = await self._start_query(statement, portal.params, cursor)
-        portal.schema = portal.reader.schema
+        reader = await self._start_query(statement, portal.params, cursor)
+        portal.schema = self._with_origins(statement, reader.schema)
+        portal.reader = conform(reader, portal.schema)
         portal.in_memory = _constant_result(statement.ast) is not None if statement.ast is not None else False
 
     async def _run_query(
@@ -556,6 +656,7 @@ class Session(CursorCommands, SessionCommands):
         limit = max_rows if max_rows > 0 else None
         sent, more = await self._stream(portal, limit, portal.result_formats)
         portal.rows_sent += sent
+        self._last_rows = portal.rows_sent
         if more:
             self.out.write(m.portal_suspended())
             return
@@ -629,7 +730,11 @@ class Session(CursorCommands, SessionCommands):
         compiled = self.compiled(statement)
         dialect = self.backend.dialect
         lines = [f"-- {note}" for note in compiled.notes]
-        lines += sqlglot.transpile(compiled.sql, read=dialect, write=dialect, pretty=True)[0].split("\n")
+        restricted = not self.access().unrestricted
+        if restricted:  # the engine SQL would name what the policy hides (columns, filters, masks)
+            lines.append("-- the engine's SQL is not shown under a data policy")
+        else:
+            lines += sqlglot.transpile(compiled.sql, read=dialect, write=dialect, pretty=True)[0].split("\n")
         if statement.analyze:
             started = time.perf_counter()
             reader = await self._guarded(self.cursor.execute, compiled.sql, None)
@@ -637,7 +742,7 @@ class Session(CursorCommands, SessionCommands):
             while (batch := await self._guarded(next_batch, reader)) is not None:
                 rows += batch.num_rows
             elapsed = (time.perf_counter() - started) * 1000
-            if self.backend.capabilities.explain_analyze:
+            if not restricted and self.backend.capabilities.explain_analyze:
                 lines += ["", f"-- {dialect} plan:"]
                 lines += await self._guarded(self.cursor.explain_analyze, compiled.sql)
             lines += ["", f"Execution: {rows} rows in {elapsed:.3f} ms"]
@@ -659,7 +764,9 @@ class Session(CursorCommands, SessionCommands):
         for oid in msg.param_types:
             if oid and oid not in pgtypes.BY_OID:
                 raise SqlError(f"type with OID {oid} is not supported", sqlstate="42704")
-        types = infer_param_types(statement.ast, list(msg.param_types), self.lens)
+        catalog = self.server.catalog
+        schema = catalog.entity_types(self.lens) if catalog is not None and self.lens is not None else None
+        types = infer_param_types(statement.ast, list(msg.param_types), self.lens, schema)
         types += [pgtypes.TEXT.oid] * (len(msg.param_types) - len(types))
         self.statements[msg.statement] = PreparedStatement(msg.statement, statement, types)
         self.out.write(m.parse_complete())
@@ -705,6 +812,13 @@ class Session(CursorCommands, SessionCommands):
             schema = await self._statement_schema(statement, len(portal.params))
             self.out.write(row_description(schema, portal.result_formats))
 
+    def _with_origins(self, statement: Statement, schema: pa.Schema) -> pa.Schema:
+        """Result columns that are table columns carry the table's OID and their number (RowDescription)."""
+        catalog = self.server.catalog
+        if catalog is None or statement.kind is not Kind.QUERY:
+            return schema
+        return catalog.with_origins(self.database, statement.ast, schema)
+
     async def _statement_schema(self, statement: Statement, n_params: int) -> pa.Schema | None:
         if statement.kind is Kind.QUERY:
             assert statement.ast is not None
@@ -715,13 +829,13 @@ class Session(CursorCommands, SessionCommands):
             if self.server.catalog is not None and self.server.catalog.handles(statement.ast):
                 reader = await self._start_query(statement, params)
                 reader.close()
-                return reader.schema
-            sql = self.compile(statement)
-            probe = f"SELECT * FROM ({sql}) AS _describe LIMIT 0"
+                return self._with_origins(statement, reader.schema)
+            compiled = self.compiled(statement)
+            probe = f"SELECT * FROM ({compiled.sql}) AS _describe LIMIT 0"
             self._close_shared_reader()
             reader = await self._guarded(self.cursor.execute, probe, params or None)
             reader.close()
-            return reader.schema
+            return self._with_origins(statement, declare(reader.schema, compiled.result_types))
         if statement.kind is Kind.EXPLAIN:
             return pa.schema([("QUERY PLAN", pa.string())])
         if statement.kind is Kind.SHOW:
@@ -779,7 +893,8 @@ def _constant_result(ast: exp.Expression) -> pa.RecordBatchReader | None:
             arrays.append(pa.array([bool(node.this)], pa.bool_()))
         else:
             return None
-        names.append(projection.alias if isinstance(projection, exp.Alias) else "?column?")
+        alias = projection.args.get("alias") if isinstance(projection, exp.Alias) else None
+        names.append("?column?" if alias is None else alias.name if alias.quoted else alias.name.lower())
     batch = pa.RecordBatch.from_arrays(arrays, names=names)
     return pa.RecordBatchReader.from_batches(batch.schema, [batch])
 

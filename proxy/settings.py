@@ -63,6 +63,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("transaction_read_only", "on", "Lens data is read-only.", fixed=True),
     Setting("in_hot_standby", "off", "Shows whether hot standby is currently active.", report=True, fixed=True, internal=True),
     Setting("session_authorization", "", "Sets the session user name.", report=True, fixed=True),
+    Setting("role", "none", "Sets the current role (a group of the session user; lens policies follow it)."),
 )
 _BY_NAME = {s.name.lower(): s for s in SETTINGS}
 _SYNONYMS = {"client_encoding": {"utf8", "utf-8", "unicode"}, "default_transaction_read_only": {"on", "true", "1"},

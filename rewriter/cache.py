@@ -20,6 +20,9 @@ class Compiled:
     sql: str
     notes: tuple[str, ...] = ()  # how entities were joined, for EXPLAIN
     notices: tuple[tuple[str, str | None], ...] = ()  # (message, hint) sent with each run (NOTICE): an ambiguous join
+    # PostgreSQL's (type name, typmod) of each result column where the engine's Arrow type cannot say it
+    # (varchar, json, numeric as text, …; rewriter.postgres.result_types); None: the Arrow type's
+    result_types: tuple[tuple[str, int] | None, ...] = ()
 
 
 class RewriteCache:

@@ -16,6 +16,7 @@ from rewriter.errors import FeatureNotSupported, SqlError
 from rewriter.lens import (
     REF_CATALOG,
     Appended,
+    Dimension,
     Entity,
     Field,
     Lens,
@@ -25,6 +26,7 @@ from rewriter.lens import (
     reference_target,
 )
 from rewriter.load_checks import PARAM_TABLE, SQL_REF_MEMBER
+from rewriter.policy import EVERYTHING, REDACTED, Access, Mask
 
 # measure type -> the aggregate it applies to its snippet (None: the snippet is already an aggregate)
 AGGREGATES: dict[str, type[exp.AggFunc] | None] = {
@@ -54,18 +56,31 @@ def accumulate(node: exp.Expression, order: list[exp.Expression]) -> exp.Express
 
 
 class Expander:
-    """Expands members of one entity instance (``entity`` read through the row source ``alias``)."""
+    """Expands members of one entity instance (``entity`` read through the row source ``alias``).
 
-    def __init__(self, lens: Lens, entity: Entity, alias: str, params: dict[str, str] | None = None) -> None:
+    ``access`` (``rewriter.policy``) is what the querying identity may see: every row source it builds
+    keeps only the rows its row filters allow, and every member value the client can observe comes out
+    masked where a mask applies (``row_expression``); the lens's own structure (relationship keys,
+    primary keys, temporal ordering, row filters) uses raw values (``raw_expression``).
+    """
+
+    def __init__(self, lens: Lens, entity: Entity, alias: str, params: dict[str, str] | None = None,
+                 access: Access = EVERYTHING, filtering: tuple[str, ...] = ()) -> None:
         self.lens = lens
         self.entity = entity
         self.alias = alias
         self.params = params or {}
+        self.access = access
+        self.filtering = filtering  # entities whose row filter is being expanded (no filter recursion)
         self.appended: list[str] = []  # temporal relationships whose columns were used (their order of use)
 
+    def other(self, entity: Entity, alias: str) -> Expander:
+        """An expander for another entity instance of the same query (same parameters and access)."""
+        return Expander(self.lens, entity, alias, self.params, self.access, self.filtering)
+
     def plain_source(self) -> exp.Expression:
-        """``(<entity SQL>) AS alias``."""
-        return entity_source(self.lens, self.entity, self.alias, self.params)
+        """``(<entity SQL>) AS alias``, only the rows the access allows."""
+        return entity_source(self.lens, self.entity, self.alias, self.params, self.access, self.filtering)
 
     def source(self) -> exp.Expression:
         """The entity's row source under this alias, with the columns of the temporal relationships the
@@ -73,17 +88,24 @@ class Expander:
         if not self.appended:
             return self.plain_source()
         used = [t for name in self.appended if (t := self.entity.temporal(name)) is not None]
-        base = entity_query(self.lens, self.entity, self.params, ())
-        query = temporal_sql.extended_source(
-            base, self.entity, used, lambda e, a: Expander(self.lens, e, a, self.params), self.lens.activity_schema
-        )
+        base = entity_query(self.lens, self.entity, self.params, (), self.access, self.filtering)
+        query = temporal_sql.extended_source(base, self.entity, used, self.other, self.lens.activity_schema)
         return exp.Subquery(this=query, alias=exp.TableAlias(this=exp.to_identifier(self.alias)))
 
     def row_expression(self, member: Member) -> exp.Expression:
-        """A field or dimension as a per-row expression."""
+        """A field or dimension as a per-row expression, masked where the access masks it."""
         if isinstance(member, Measure):
             raise SqlError(f"{member.name} is a measure, not a per-row value", sqlstate="42803")
         return self._expand_row(member, ())
+
+    def raw_expression(self, member: Member) -> exp.Expression:
+        """The unmasked value, for the lens's own structure (join keys, primary keys, ordering)."""
+        return self._expand_row(member, (), raw=True)
+
+    def condition(self, condition: exp.Expression) -> exp.Expression:
+        """A policy condition over this entity (``${entity.member}`` references, raw values)."""
+        probe = Dimension(name="__condition", type="bool", expression=condition, snippet="")
+        return self._expand_snippet(probe, (), in_aggregate=False, raw=True)
 
     def measure_expression(self, measure: Measure) -> exp.Expression:
         """A measure as an aggregate expression over the entity's rows."""
@@ -91,16 +113,34 @@ class Expander:
 
     # -- internals ------------------------------------------------------------------------------------
 
-    def _expand_row(self, member: Member, stack: tuple[str, ...]) -> exp.Expression:
+    def _expand_row(self, member: Member, stack: tuple[str, ...], raw: bool = False) -> exp.Expression:
         if isinstance(member, Appended):  # a column of the extended row source (see ``source``)
             if member.relationship not in self.appended:
                 self.appended.append(member.relationship)
-            return exp.column(exp.to_identifier(member.name, quoted=True), table=exp.to_identifier(self.alias))
-        if isinstance(member, Field) and member.column:
-            return exp.column(exp.to_identifier(member.column), table=exp.to_identifier(self.alias))
-        return self._expand_snippet(member, stack, in_aggregate=False)
+            value = exp.column(exp.to_identifier(member.name, quoted=True), table=exp.to_identifier(self.alias))
+        elif isinstance(member, Field) and member.column:
+            value = exp.column(exp.to_identifier(member.column), table=exp.to_identifier(self.alias))
+        else:
+            value = self._expand_snippet(member, stack, in_aggregate=False, raw=raw)
+        mask = None if raw else self.access.mask(self.entity.name, member.name)
+        return self._masked(mask, value, member) if mask is not None else value
+
+    def _masked(self, mask: Mask, value: exp.Expression, member: Member) -> exp.Expression:
+        if mask.func == "sql":
+            probe = Dimension(name="__mask", type=member.type, expression=mask.expression, snippet="")
+            return _parenthesize(self._expand_snippet(probe, (), in_aggregate=isinstance(member, Measure), raw=True))
+        return apply_mask(mask, value, is_text=member.type == "string" and not isinstance(member, Measure))
 
     def _expand_measure(self, measure: Measure, stack: tuple[str, ...]) -> exp.Expression:
+        result = self._measure_value(measure, stack)
+        mask = self.access.mask(self.entity.name, measure.name)
+        if mask is not None:
+            masked = self._masked(mask, result, measure)
+            masked.meta.update(result.meta)
+            return masked
+        return result
+
+    def _measure_value(self, measure: Measure, stack: tuple[str, ...]) -> exp.Expression:
         inner = self._expand_snippet(measure, stack, in_aggregate=True)
         inner = self._own_rows_counted(inner)
         kind = measure.measure_type
@@ -126,7 +166,7 @@ class Expander:
 
         def replace(n: exp.Expression) -> exp.Expression:
             if isinstance(n, exp.Count) and isinstance(n.this, exp.Star):
-                return exp.Count(this=self._field(key[0]))
+                return exp.Count(this=self._field(key[0]))  # raw: the key counts rows, masked or not
             return n
 
         return node.transform(replace)
@@ -147,11 +187,11 @@ class Expander:
         measure = other.member(measure_name) if other is not None else None
         if other is None or not isinstance(measure, Measure):
             raise SqlError(f"{entity_name}.{measure_name} is not a measure", sqlstate="42703")
-        inner = Expander(self.lens, other, f"__sub_{other.name}", self.params)
+        inner = self.other(other, f"__sub_{other.name}")
         condition, _ = self._correlation(inner)
         return self._scalar(inner, inner._expand_measure(measure, stack), condition)
 
-    def _related_value(self, entity_name: str, member_name: str, stack: tuple[str, ...]) -> exp.Expression:
+    def _related_value(self, entity_name: str, member_name: str, stack: tuple[str, ...], raw: bool = False) -> exp.Expression:
         """A dimension's ``${other.field}`` (no ``sub_query``): the related row's value, along a relationship
         on which this row has at most one related row (N:1 or 1:1 from here); NULL without one."""
         other = self.lens.entity(entity_name)
@@ -163,7 +203,7 @@ class Expander:
                 f"{self.entity.name} references measure {other.name}.{member.name} in a per-row value",
                 hint="declare the dimension with sub_query: true",
             )
-        inner = Expander(self.lens, other, f"__ref_{other.name}", self.params)
+        inner = self.other(other, f"__ref_{other.name}")
         condition, one = self._correlation(inner)
         if not one:
             raise FeatureNotSupported(
@@ -171,7 +211,7 @@ class Expander:
                 f"{other.name} rows per {self.entity.name} row",
                 hint=f"aggregate it: a measure of {other.name} in a sub_query dimension",
             )
-        return self._scalar(inner, inner._expand_row(member, stack), condition)
+        return self._scalar(inner, inner._expand_row(member, stack, raw=raw), condition)
 
     def _correlation(self, inner: Expander) -> tuple[exp.Expression, bool]:
         """The join condition between this entity's row and ``inner``'s rows (relationship keys and extra
@@ -201,12 +241,14 @@ class Expander:
         return exp.Subquery(this=select)
 
     def _field(self, name: str) -> exp.Expression:
+        """A member's raw value, for keys and join conditions the lens defines."""
         member = self.entity.member(name)
         if member is None:
             raise SqlError(f"{self.entity.name} has no member {name}", sqlstate="42703")
-        return self._expand_row(member, ())
+        return self._expand_row(member, (), raw=True)
 
-    def _expand_snippet(self, member: Member, stack: tuple[str, ...], *, in_aggregate: bool) -> exp.Expression:
+    def _expand_snippet(self, member: Member, stack: tuple[str, ...], *, in_aggregate: bool,
+                        raw: bool = False) -> exp.Expression:
         key = f"{self.entity.name}.{member.name}"
         if key in stack:
             raise SqlError(f"reference cycle: {' -> '.join((*stack, key))}", sqlstate="42P17")
@@ -222,7 +264,7 @@ class Expander:
                 if entity_name.lower() != self.entity.name.lower() and getattr(member, "sub_query", False):
                     return self._related_measure(entity_name, member_name, stack)
                 if entity_name.lower() != self.entity.name.lower():
-                    return self._related_value(entity_name, member_name, stack)
+                    return self._related_value(entity_name, member_name, stack, raw)
                 target = self.entity.member(member_name)
                 if target is None:
                     raise SqlError(f"{key} references unknown member {entity_name}.{member_name}", sqlstate="42703")
@@ -230,7 +272,7 @@ class Expander:
                     if not in_aggregate:
                         raise FeatureNotSupported(f"dimension {key} references measure {member_name}")
                     return _parenthesize(self._expand_measure(target, stack))
-                return _parenthesize(self._expand_row(target, stack))
+                return _parenthesize(self._expand_row(target, stack, raw))
             if not node.table and not isinstance(node.this, exp.Star):
                 return exp.column(node.this.copy(), table=exp.to_identifier(self.alias))
             return node
@@ -256,12 +298,16 @@ def expand_pair(condition: exp.Expression, first: Expander, second: Expander) ->
     return condition.copy().transform(replace)
 
 
-def entity_source(lens: Lens, entity: Entity, alias: str, params: dict[str, str] | None = None) -> exp.Expression:
-    """``(<entity SQL>) AS alias``, with ``${other.sql()}`` inlined and ``{{param}}`` values applied."""
-    return exp.Subquery(this=entity_query(lens, entity, params or {}, ()), alias=exp.TableAlias(this=exp.to_identifier(alias)))
+def entity_source(lens: Lens, entity: Entity, alias: str, params: dict[str, str] | None = None,
+                  access: Access = EVERYTHING, filtering: tuple[str, ...] = ()) -> exp.Expression:
+    """``(<entity SQL>) AS alias``, with ``${other.sql()}`` inlined, ``{{param}}`` values applied and only
+    the rows ``access``'s row filters allow."""
+    query = entity_query(lens, entity, params or {}, (), access, filtering)
+    return exp.Subquery(this=query, alias=exp.TableAlias(this=exp.to_identifier(alias)))
 
 
-def entity_query(lens: Lens, entity: Entity, params: dict[str, str], stack: tuple[str, ...]) -> exp.Expression:
+def entity_query(lens: Lens, entity: Entity, params: dict[str, str], stack: tuple[str, ...],
+                 access: Access = EVERYTHING, filtering: tuple[str, ...] = ()) -> exp.Expression:
     if entity.name in stack:
         raise SqlError(f"${{{entity.name}.sql()}} cycle: {' -> '.join((*stack, entity.name))}", sqlstate="42P17")
 
@@ -272,11 +318,40 @@ def entity_query(lens: Lens, entity: Entity, params: dict[str, str], stack: tupl
             other = lens.entity(node.db)
             if other is None:
                 raise SqlError(f"unknown entity {node.db} in ${{{node.db}.sql()}}", sqlstate="42P01")
-            inner = entity_query(lens, other, params, (*stack, entity.name))
+            inner = entity_query(lens, other, params, (*stack, entity.name), access, filtering)
             return exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier(node.alias or other.name)))
         return node
 
-    return entity.query.copy().transform(replace)
+    query = entity.query.copy().transform(replace)
+    condition = access.row_filter(entity.name)
+    if condition is None or entity.name in filtering:
+        return query
+    rows = Expander(lens, entity, "__rows", params, access, (*filtering, entity.name))
+    return exp.select("*").from_(exp.Subquery(this=query, alias=exp.TableAlias(this=exp.to_identifier("__rows")))).where(
+        rows.condition(condition))
+
+
+def apply_mask(mask: Mask, value: exp.Expression, *, is_text: bool) -> exp.Expression:
+    """A value as a mask shows it (NULL stays NULL; a non-text value redacted is NULL, keeping its type)."""
+    text = exp.Cast(this=value.copy(), to=exp.DataType.build("text"))
+
+    def unless_null(shown: exp.Expression) -> exp.Expression:
+        return exp.Case(ifs=[exp.If(this=exp.Is(this=value.copy(), expression=exp.Null()), true=exp.Null())],
+                        default=shown)
+
+    if mask.func == "md5":
+        return exp.MD5(this=text)
+    if mask.func == "sha256":
+        return exp.SHA2(this=text, length=exp.Literal.number(256))
+    if mask.func == "redact" and is_text:
+        return unless_null(exp.Literal.string(REDACTED))
+    if mask.func == "keep_last":
+        n = exp.Literal.number(mask.keep)
+        stars = exp.Repeat(this=exp.Literal.string("*"), times=exp.Greatest(
+            this=exp.Sub(this=exp.Length(this=text.copy()), expression=n), expressions=[exp.Literal.number(0)]))
+        return unless_null(exp.Concat(expressions=[stars, exp.Right(this=text.copy(), expression=n.copy())]))
+    # null, and redact of a non-text value: NULL of the value's own type
+    return exp.Case(ifs=[exp.If(this=exp.false(), true=value.copy())])
 
 
 def param_literal(value: str | None) -> exp.Expression:

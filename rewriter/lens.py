@@ -13,9 +13,12 @@ sqlglot expressions are mutable: the model hands out copies (``Member.sql()``), 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from sqlglot import exp
+
+if TYPE_CHECKING:
+    from rewriter.policy import Policy, SecureMember, Segment, UserGroup
 
 REF_CATALOG = "__lens_ref__"
 
@@ -86,6 +89,7 @@ class Member:
     hidden: bool = False
     tags: tuple[str, ...] = ()
     location: Location | None = None
+    secure: SecureMember | None = None  # Lens 2 meta.secure: masked for some groups (rewriter.policy)
 
     kind: MemberKind = field(default="field", init=False)
 
@@ -219,6 +223,8 @@ class Entity:
     extends: str | None = None
     location: Location | None = None
     temporals: tuple[Temporal, ...] = ()
+    segments: tuple[Segment, ...] = ()  # Lens 2 segments (secured ones are forced row filters)
+    policies: tuple[Policy, ...] = ()  # access policies declared on this entity (rewriter.policy)
 
     def temporal(self, name: str) -> Temporal | None:
         lowered = name.lower()
@@ -254,6 +260,8 @@ class Lens:
     tags: tuple[str, ...] = ()
     source: str | None = None  # the file or directory it was loaded from
     activity_schema: ActivitySchema = ActivitySchema()
+    user_groups: tuple[UserGroup, ...] = ()  # Lens 2 user groups, first match wins (rewriter.policy)
+    policies: tuple[Policy, ...] = ()  # lens-level access policies
 
     def entity(self, name: str) -> Entity | None:
         lowered = name.lower()

@@ -69,6 +69,7 @@ from rewriter.load_checks import (
     parse_snippet,
     sql_reference_target,
 )
+from rewriter.load_policy import PolicyLoading, check_policies
 from rewriter.load_temporal import attach_appended
 
 __all__ = [
@@ -81,16 +82,17 @@ __all__ = [
     "validate_lens",
 ]
 
-LENS_KEYS = ("name", "description", "owner", "contract", "tags", "entities", "dialect", "activity_schema")
+LENS_KEYS = ("name", "description", "owner", "contract", "tags", "entities", "dialect", "activity_schema",
+             "user_groups", "policies", "include")
 ACTIVITY_SCHEMA_KEYS = ("entity", "timestamp", "next_occurrence")
 TEMPORAL_KEYS = ("type", "name", "target", "field", "members", "description", "verified", "tags")
 ENTITY_KEYS = ("name", "description", "tags", "extends", "extend", "sql", "fields", "dimensions", "measures",
-               "relationships", "hidden")  # fmt: skip
+               "relationships", "hidden", "segments", "policies")  # fmt: skip
 SQL_KEYS = ("query", "columns", "verified", "tables", "lenses")
 COLUMN_KEYS = ("name", "description", "type")
-FIELD_KEYS = ("name", "type", "description", "column", "sql_snippet", "primary", "tags", "hidden", "sub_query")
-DIMENSION_KEYS = ("name", "type", "description", "sql_snippet", "sub_query", "hidden", "tags", "primary")
-MEASURE_KEYS = ("name", "type", "sql_snippet", "description", "hidden", "tags", "rolling_window")
+FIELD_KEYS = ("name", "type", "description", "column", "sql_snippet", "primary", "tags", "hidden", "sub_query", "meta")
+DIMENSION_KEYS = ("name", "type", "description", "sql_snippet", "sub_query", "hidden", "tags", "primary", "meta")
+MEASURE_KEYS = ("name", "type", "sql_snippet", "description", "hidden", "tags", "rolling_window", "meta")
 ROLLING_WINDOW_KEYS = ("trailing", "leading", "offset")
 RELATIONSHIP_KEYS = ("type", "field", "target", "sql_snippet", "verified", "description")
 TARGET_KEYS = ("name", "field")
@@ -226,7 +228,7 @@ def _merge(parent: _Body, own: _Body) -> _Body:
 
 
 @dataclass
-class _Loader:
+class _Loader(PolicyLoading):
     root: Path
     dialect: str = DEFAULT_DIALECT
     found: list[LensIssue] = field(default_factory=list)
@@ -251,6 +253,7 @@ class _Loader:
         docs = [doc for f in self._files() if (doc := self._read(f)) is not None]
         roots = [(doc, self.mapping(doc, LENS_KEYS, what="lens file") or {}) for doc in docs]
         header = self._header(roots)
+        roots += self._included(header.get("include"))
         raws = [raw for _, keys in roots for raw in self._entity_nodes(keys)]
         bodies = self._resolve_extends(raws)
         built = [self.guard(raw.src, self._entity, raw, bodies[id(raw)]) for raw in raws]
@@ -267,7 +270,7 @@ class _Loader:
                 self.report(Location(str(self.root), 1, ""), f"internal error in {check.__name__}: {exc!r}")
         if "name" not in header:
             return None
-        return Lens(
+        lens = Lens(
             name=self.text(header["name"]) or "",
             entities=_infer_measure_types(entities),
             dialect=self.dialect,
@@ -277,7 +280,11 @@ class _Loader:
             tags=self.texts(header.get("tags")),
             source=str(self.root),
             activity_schema=schema,
+            user_groups=self._user_groups(header.get("user_groups")),
+            policies=self._policies(header.get("policies"), None),
         )
+        self.found += check_policies(lens)
+        return lens
 
     def _activity_schema(self, src: _Src | None) -> ActivitySchema:
         """Which members play the activity-schema roles (defaults: the seed's spelling)."""
@@ -302,6 +309,25 @@ class _Loader:
             self.report(Location(str(self.root), 1, ""), "no such file or directory")
             return []
         return [self.root]
+
+    def _included(self, src: _Src | None) -> list[tuple[_Src, dict[str, _Src]]]:
+        """``include: [../other_lens]``: the entities of other lens files or directories join this lens
+        (their own header keys are ignored), so a lens can add governance to a model defined once."""
+        out = []
+        for item in self.sequence(src):
+            base = Path(item.file).parent
+            target = (base / (self.text(item) or "")).resolve()
+            paths = sorted(p for p in target.iterdir() if p.suffix in (".yml", ".yaml")) if target.is_dir() else [target]
+            if not target.exists():
+                self.report(item, f"included lens file or directory not found: {target}")
+                continue
+            for path in paths:
+                doc = self._read(path)
+                if doc is None:
+                    continue
+                keys = self.mapping(doc, LENS_KEYS, what="lens file") or {}
+                out.append((doc, {"entities": keys["entities"]} if "entities" in keys else {}))
+        return out
 
     def _read(self, path: Path) -> _Src | None:
         try:
@@ -452,6 +478,8 @@ class _Loader:
             extends=self.text(raw.parent),
             location=loc,
             temporals=temporals,
+            segments=self._segments(raw.keys.get("segments"), self_name),
+            policies=self._policies(raw.keys.get("policies"), raw.name),
         )
 
     def _members(self, items: list[_Src], build: Callable[..., T | None], *args: object) -> tuple[T, ...]:
@@ -484,12 +512,13 @@ class _Loader:
             text, query if query is not None else _PLACEHOLDER_EXPR, self.texts(m.get("tables")), columns
         )
 
-    def _common(self, src: _Src, m: dict[str, _Src]) -> dict:
+    def _common(self, src: _Src, m: dict[str, _Src], self_name: str = "ENTITY") -> dict:
         return {
             "description": self.text(m.get("description")),
             "hidden": bool(self.flag(m.get("hidden"))),
             "tags": self.texts(m.get("tags")),
             "location": src.loc(),
+            "secure": self._secure(m.get("meta"), self_name),
         }
 
     def _field(self, src: _Src, self_name: str, columns: tuple[str, ...] | None) -> Field | Dimension | None:
@@ -518,7 +547,7 @@ class _Loader:
             return None
         return Field(name=name, type=kind or "string", expression=expression or _PLACEHOLDER_EXPR,
                      snippet=(snippet if snippet is not None else column or "").strip(), column=column,
-                     primary=primary, **self._common(src, m))  # fmt: skip
+                     primary=primary, **self._common(src, m, self_name))  # fmt: skip
 
     def _dimension(self, src: _Src, self_name: str) -> Dimension | None:
         keys = DIMENSION_KEYS + (("column",) if src.path.split(".")[-1].startswith("fields") else ())
@@ -533,7 +562,7 @@ class _Loader:
             return None
         return Dimension(name=name, type=kind or "string", expression=expression or _PLACEHOLDER_EXPR,
                          snippet=(self.text(m.get("sql_snippet")) or "").strip(), sub_query=sub_query,
-                         primary=primary, **self._common(src, m))  # fmt: skip
+                         primary=primary, **self._common(src, m, self_name))  # fmt: skip
 
     def _measure(self, src: _Src, self_name: str) -> Measure | None:
         m = self.mapping(src, MEASURE_KEYS, required=("name", "type", "sql_snippet"), what="measure")
@@ -548,7 +577,7 @@ class _Loader:
         return Measure(name=name, type="number", expression=expression or _PLACEHOLDER_EXPR,
                        snippet=(self.text(m.get("sql_snippet")) or "").strip(),
                        measure_type=measure_type or "count", rolling_window=window,
-                       **self._common(src, m))  # fmt: skip
+                       **self._common(src, m, self_name))  # fmt: skip
 
     def _rolling_window(self, src: _Src) -> RollingWindow | None:
         m = self.mapping(src, ROLLING_WINDOW_KEYS, what="rolling_window")

@@ -38,6 +38,7 @@ from rewriter.lens import (
     is_reference,
     reference_target,
 )
+from rewriter.policy import USER_TABLE
 
 SQL_REF_MEMBER = "__sql__"  # ``${entity.sql()}`` is parsed as the table "__lens_ref__"."entity"."__sql__"
 
@@ -49,6 +50,8 @@ _PLACEHOLDER_RE = re.compile(rf"\$\{{([^{{}}]*)\}}|\$\(\s*({_N}(?:\s*\.\s*{_N})?
 _SQL_REF_RE = re.compile(rf"\s*({_N})\s*\.\s*sql\s*\(\s*\)\s*\Z")
 _MEMBER_REF_RE = re.compile(rf"\s*(?:({_N})\s*\.\s*)?({_N})\s*\Z")
 _PARAM_RE = re.compile(rf"\{{\{{\s*({_N})\s*(?::([^{{}}]*))?\}}\}}")
+_USER_RE = re.compile(rf"\{{\{{\s*user\s*\.\s*({_N})\s*\}}\}}")  # {{ user.states }} in a policy
+_LENS2_REF_RE = re.compile(rf"\{{\s*(?:TABLE|CUBE)\s*\.\s*({_N})\s*\}}")  # Lens 2's {TABLE.col}: ${ENTITY.col}
 _SELF = "ENTITY"  # ${ENTITY.member}: the declaring entity
 _NOT_EXPRESSIONS = (exp.Alias, exp.Block, exp.Command, exp.DDL, exp.DML)
 
@@ -122,6 +125,13 @@ def _template(text: str, dialect: str, self_name: str, problems: list[str]) -> s
         default = (match.group(2) or "").strip() or "NULL"
         return f"COALESCE({ident(PARAM_TABLE)}.{ident(match.group(1))}, ({default}))"
 
+    def user(match: re.Match[str]) -> str:
+        # a user attribute in a policy: the column "__lens_user__"."attr", replaced per identity
+        # (rewriter.policy); parenthesized so that `x IN {{ user.states }}` parses
+        return f"({ident(USER_TABLE)}.{ident(match.group(1))})"
+
+    text = _USER_RE.sub(user, text)
+    text = _LENS2_REF_RE.sub(lambda m: "${ENTITY." + m.group(1) + "}", text)
     return _PARAM_RE.sub(param, _PLACEHOLDER_RE.sub(ref, text))
 
 

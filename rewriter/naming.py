@@ -91,8 +91,8 @@ def _figure(node: exp.Expression) -> str | None:
     if isinstance(node, exp.Trim) and written is None:  # trim(leading …) is ltrim in Postgres
         position = (node.args.get("position") or "").upper()
         return {"LEADING": "ltrim", "TRAILING": "rtrim"}.get(position, "btrim")
-    if isinstance(written, str) and isinstance(node, exp.Func):
-        return written.rsplit(".", 1)[-1].lower()
+    if isinstance(written, str) and isinstance(node, exp.Func | exp.Binary | exp.Cast):
+        return written.rsplit(".", 1)[-1].lower()  # mod(a, b) is a Mod node, div(a, b) a cast
     if isinstance(node, exp.AtTimeZone):
         return "timezone"
     if isinstance(node, exp.Interval):

@@ -25,6 +25,7 @@ grain), so a measure never depends on which other entities the query joins.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 from dataclasses import dataclass, field
 
@@ -45,7 +46,6 @@ from rewriter.expand import (
     RUNNING_TOTAL_META,
     Expander,
     accumulate,
-    entity_source,
     expand_pair,
 )
 from rewriter.functions import check_calls, check_engine_bound
@@ -55,6 +55,7 @@ from rewriter.joins import JoinNode, JoinTree, build_tree, conjuncts
 from rewriter.lens import Entity, Lens, Measure, Member
 from rewriter.naming import postgres_column_name
 from rewriter.plan import MEASURE_META, plan_aggregate
+from rewriter.policy import EVERYTHING, Access, visible_entities
 
 LENS_SCHEMAS = ("", "public")
 
@@ -68,6 +69,13 @@ class Binding:
     table: exp.Table
     expander: Expander
 
+    def member(self, name: str) -> Member | None:
+        """The member the client may name (a member the access denies is as absent as an unknown one)."""
+        member = self.entity.member(name)
+        if member is None or not self.expander.access.member_visible(self.entity.name, member.name):
+            return None
+        return member
+
 
 @dataclass
 class _ScopeState:
@@ -79,6 +87,7 @@ class _ScopeState:
     expanders: dict[str, Expander] = field(default_factory=dict)  # by lower-case alias, incl. intermediates
     using: dict[str, UsingColumn] = field(default_factory=dict)  # JOIN … USING columns, by lower-case name
     params: dict[str, str] = field(default_factory=dict)
+    access: Access = EVERYTHING
 
 
 def rewrite(
@@ -89,6 +98,7 @@ def rewrite(
     notes: list[str] | None = None,
     notices: list[tuple[str, str | None]] | None = None,
     schema: postgres.EntityTypes | None = None,
+    access: Access = EVERYTHING,
 ) -> exp.Expression:
     """Rewrite a parsed client query over ``lens``; returns a new tree ready to render for the backend.
 
@@ -96,17 +106,20 @@ def rewrite(
     for ``{{month:default}}`` placeholders in the lens's snippets. ``notes`` receives a line per join the
     rewriter chose (for EXPLAIN); ``notices`` a (message, hint) per choice the client should hear about (a NOTICE).
     ``schema`` gives entity column types (entity -> member -> type) for the PostgreSQL semantics rules
-    (``rewriter.postgres``).
+    (``rewriter.postgres``). ``access`` is what the querying identity may see (``rewriter.policy``):
+    entities and members it may not see are as absent as unknown ones, row filters are part of every
+    entity's row source and masked members are masked wherever they appear.
     """
     tree = expression.copy()
     check_calls(tree)  # the router already checked the client's spelling; this guards direct callers
     check_engine_bound(tree)
     for select in list(tree.find_all(exp.Select)):
         flatten_join_groups(select)
+    _scalar_functions_in_from(tree)
     postgres.fold_identifiers(tree)
     _name_projections(tree)
     tree = postgres.prepare(tree, _member_types(lens, schema))
-    states = [_bind_scope(scope, lens, params or {}) for scope in traverse_scope(tree)]
+    states = [_bind_scope(scope, lens, params or {}, access) for scope in traverse_scope(tree)]
     by_select = {id(s.scope.expression): s for s in states}
     for state in states:
         if isinstance(state.scope.expression, exp.Select):
@@ -154,8 +167,8 @@ def _entity_for_table(table: exp.Table, lens: Lens) -> Entity | None:
     return lens.entity(table.name)
 
 
-def _bind_scope(scope: Scope, lens: Lens, params: dict[str, str]) -> _ScopeState:
-    state = _ScopeState(scope, params=params)
+def _bind_scope(scope: Scope, lens: Lens, params: dict[str, str], access: Access) -> _ScopeState:
+    state = _ScopeState(scope, params=params, access=access)
     selected = {name: source for name, (_, source) in scope.selected_sources.items()}
     for name, source in selected.items():
         if not isinstance(source, exp.Table):
@@ -166,18 +179,36 @@ def _bind_scope(scope: Scope, lens: Lens, params: dict[str, str]) -> _ScopeState
             state.other_sources[name] = source
             continue
         entity = _entity_for_table(source, lens)
-        if entity is None:
+        if entity is None or not access.entity_visible(entity.name):  # a denied entity is no entity at all
             raise UndefinedTable(
                 f'relation "{source.sql("postgres")}" does not exist',
-                hint=_suggest(source.name, [e.name for e in lens.entities], "the lens's tables are"),
+                hint=_suggest(source.name, [e.name for e in visible_entities(lens, access)], "the lens's tables are"),
                 position=_position(source.this),
             )
         alias = source.alias_or_name
-        state.bindings.append(Binding(entity, alias, source, Expander(lens, entity, alias, params)))
+        state.bindings.append(Binding(entity, alias, source, Expander(lens, entity, alias, params, state.access)))
     state.expanders = {b.alias.lower(): b.expander for b in state.bindings}
     if len(state.bindings) > 1:
         state.tree = _join_tree(state, lens)
     return state
+
+
+_SET_RETURNING = (exp.GenerateSeries, exp.ExplodingGenerateSeries, exp.Unnest, exp.Explode)
+
+
+def _scalar_functions_in_from(tree: exp.Expression) -> None:
+    """A function that returns one value, written in FROM (Grafana's ``FROM string_to_array($v, ',') AS s``),
+    is one row whose one column is named by the alias (else by the function): Postgres's rule for functions
+    that do not return sets. Only functions sqlglot knows as scalar; others meet ``_check_table_function``."""
+    for table in list(tree.find_all(exp.Table)):
+        fn = table.this
+        if not isinstance(fn, exp.Func) or isinstance(fn, (exp.Anonymous, *_SET_RETURNING)):
+            continue
+        alias = table.args.get("alias")
+        name = alias.name if isinstance(alias, exp.TableAlias) and alias.name else postgres_column_name(fn)
+        column = alias.columns[0].name if isinstance(alias, exp.TableAlias) and alias.columns else name
+        row = exp.select(exp.alias_(fn.copy(), column, quoted=True))
+        table.replace(exp.Subquery(this=row, alias=exp.TableAlias(this=exp.to_identifier(name))))
 
 
 def _check_table_function(table: exp.Table) -> None:
@@ -232,6 +263,10 @@ def _resolve_scope(state: _ScopeState, by_select: dict[int, _ScopeState]) -> Non
             column.replace(exp.Coalesce(this=_using_side(state, merged.left, merged.name),
                                         expressions=[_using_side(state, merged.right, merged.name)]))
             continue
+        whole = _whole_row(column, state)
+        if whole is not None:
+            column.replace(whole)
+            continue
         resolved = _lookup(column, state, by_select, aliases)
         if resolved is None:
             continue
@@ -250,7 +285,21 @@ def _resolve_scope(state: _ScopeState, by_select: dict[int, _ScopeState]) -> Non
             _replace_measure(column, binding, member)
             state.uses_measure = True
         else:
-            column.replace(binding.expander.row_expression(member))
+            column.replace(postgres.keep_type(binding.expander.row_expression(member), column))
+
+
+def _whole_row(column: exp.Column, state: _ScopeState) -> exp.Expression | None:
+    """``SELECT c FROM customer c``: a name that is a table's alias and no column of the query is the row
+    itself, as in Postgres; a struct of what ``c.*`` lists (the wire sends it as a record)."""
+    if column.table or not isinstance(column.this, exp.Identifier):
+        return None
+    binding = next((b for b in state.bindings if b.alias.lower() == column.name.lower()), None)
+    if binding is None or any(b.member(column.name) is not None for b in state.bindings):
+        return None
+    fields = [exp.PropertyEQ(this=exp.to_identifier(m.name), expression=binding.expander.row_expression(m))
+              for m in binding.entity.members
+              if not isinstance(m, Measure) and not m.hidden and binding.member(m.name) is not None]
+    return exp.Struct(expressions=fields)
 
 
 def _lookup(
@@ -264,17 +313,17 @@ def _lookup(
     if qualifier:
         for binding in _visible_bindings(state, by_select):
             if binding.alias.lower() == qualifier.lower():
-                member = binding.entity.member(name)
+                member = binding.member(name)
                 if member is None:
-                    raise _unknown_column(column, binding.entity, qualified=True)
+                    raise _unknown_column(column, binding, qualified=True)
                 return binding, member
         return None  # a non-lens source (CTE, derived table) or an outer one: left as written
     merged = state.using.get(name.lower())
     if merged is not None:  # JOIN … USING (x): an unqualified x is the left side's (the right's for RIGHT)
         wanted = merged.right if merged.side == "RIGHT" else merged.left
         binding = next(b for b in state.bindings if b.alias.lower() == wanted)
-        return binding, binding.entity.member(name)  # type: ignore[return-value]
-    candidates = [(b, b.entity.member(name)) for b in state.bindings]
+        return binding, binding.member(name)  # type: ignore[return-value]
+    candidates = [(b, b.member(name)) for b in state.bindings]
     found = [(b, m) for b, m in candidates if m is not None]
     if len(found) > 1:
         raise AmbiguousColumn(
@@ -293,11 +342,11 @@ def _lookup(
             return None
     outer = [b for b in _visible_bindings(state, by_select) if b not in state.bindings]
     for binding in outer:
-        member = binding.entity.member(name)
+        member = binding.member(name)
         if member is not None:
             return binding, member
     if state.bindings:
-        raise _unknown_column(column, state.bindings[0].entity, qualified=False)
+        raise _unknown_column(column, state.bindings[0], qualified=False)
     if not state.other_sources and not outer:
         raise UndefinedColumn(f'column "{name}" does not exist', position=_position(column.this))
     return None
@@ -323,11 +372,12 @@ def _in_output_clause(column: exp.Column) -> bool:
     return column.find_ancestor(exp.Order, exp.Group, exp.Having) is not None
 
 
-def _unknown_column(column: exp.Column, entity: Entity, *, qualified: bool) -> SqlError:
+def _unknown_column(column: exp.Column, binding: Binding, *, qualified: bool) -> SqlError:
     shown = f"{column.table}.{column.name}" if qualified else column.name
+    visible = [m.name for m in binding.entity.members if binding.member(m.name) is not None]
     return UndefinedColumn(
         f'column "{shown}" does not exist',
-        hint=_suggest(column.name, [m.name for m in entity.members], f"{entity.name} has"),
+        hint=_suggest(column.name, visible, f"{binding.entity.name} has"),
         position=_position(column.this),
     )
 
@@ -371,7 +421,7 @@ def _replace_measure(column: exp.Column, binding: Binding, measure: Measure) -> 
                 position=_position(column.this),
             )
         target = parent.parent
-    target.replace(aggregate)
+    target.replace(postgres.keep_type(aggregate, target))
 
 
 def _clause_of(node: exp.Expression) -> exp.Expression | None:
@@ -425,7 +475,8 @@ def _expand_stars(state: _ScopeState) -> None:
             if star_of and binding.alias.lower() != star_of.lower():
                 continue
             for member in binding.entity.members:
-                if isinstance(member, Measure) or member.hidden or member.name.lower() in merged:
+                if isinstance(member, Measure) or member.hidden or member.name.lower() in merged \
+                        or binding.member(member.name) is None:
                     continue
                 col = exp.column(exp.to_identifier(member.name), table=exp.to_identifier(binding.alias))
                 projections.append(exp.alias_(col, member.name, quoted=True))
@@ -518,7 +569,7 @@ def _window_rolling_measures(state: _ScopeState) -> None:
             conditions.append(rename(where.this))
         e = binding.expander
         inner = exp.Select(expressions=[rename(node)])
-        inner.set("from_", exp.From(this=entity_source(e.lens, e.entity, inner_alias, e.params)))
+        inner.set("from_", exp.From(this=e.other(e.entity, inner_alias).plain_source()))
         inner.set("where", exp.Where(this=exp.and_(*conditions)))
         node.replace(exp.Subquery(this=inner))
 
@@ -569,7 +620,7 @@ def _suggest(name: str, choices: list[str], intro: str) -> str | None:
 def _join_tree(state: _ScopeState, lens: Lens) -> JoinTree:
     """Connect the scope's entities: explicit ON conditions first, the lens's rule for the rest."""
     select = state.scope.expression
-    entities = {b.alias.lower(): b.entity for b in state.bindings}
+    entities = {b.alias.lower(): _visible_view(b.entity, state.access) for b in state.bindings}
     specs, state.using = read_join_specs(select, entities, lens)
     counter = iter(range(1, 1000))
     taken = {b.alias.lower() for b in state.bindings} | {n.lower() for n in state.other_sources}
@@ -587,8 +638,17 @@ def _join_tree(state: _ScopeState, lens: Lens) -> JoinTree:
         if node.alias.lower() not in state.expanders:
             entity = lens.entity(node.entity)
             assert entity is not None
-            state.expanders[node.alias.lower()] = Expander(lens, entity, node.alias, state.params)
+            state.expanders[node.alias.lower()] = Expander(lens, entity, node.alias, state.params, state.access)
     return tree
+
+
+def _visible_view(entity: Entity, access: Access) -> Entity:
+    """The entity as the identity sees it (denied members removed), for reading the client's joins."""
+    if access.unrestricted:
+        return entity
+    keep = lambda ms: tuple(m for m in ms if access.member_visible(entity.name, m.name))  # noqa: E731
+    return dataclasses.replace(entity, fields=keep(entity.fields), dimensions=keep(entity.dimensions),
+                               measures=keep(entity.measures))
 
 
 def _plan_joined_scope(state: _ScopeState, lens: Lens) -> None:
@@ -613,8 +673,8 @@ def _plan_joined_scope(state: _ScopeState, lens: Lens) -> None:
         declaring, target = (parent, node) if node.forward else (node, parent)
         d_exp, t_exp = state.expanders[declaring.alias.lower()], state.expanders[target.alias.lower()]
         cond: exp.Expression = exp.EQ(
-            this=d_exp.row_expression(_member(d_exp.entity, rel.field)),
-            expression=t_exp.row_expression(_member(t_exp.entity, rel.target_field)),
+            this=d_exp.raw_expression(_member(d_exp.entity, rel.field)),
+            expression=t_exp.raw_expression(_member(t_exp.entity, rel.target_field)),
         )
         if rel.extra_condition is not None:
             cond = exp.and_(cond, expand_pair(rel.extra_condition, d_exp, t_exp))
@@ -623,7 +683,7 @@ def _plan_joined_scope(state: _ScopeState, lens: Lens) -> None:
 
     def primary_key(alias: str) -> list[exp.Expression]:
         expander = state.expanders[alias.lower()]
-        return [expander.row_expression(_member(expander.entity, k)) for k in expander.entity.primary_key]
+        return [expander.raw_expression(_member(expander.entity, k)) for k in expander.entity.primary_key]
 
     tree_aliases = {n.alias.lower() for n in tree.nodes}
     joins = [j for j in select.args.get("joins") or [] if not (

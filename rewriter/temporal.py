@@ -22,7 +22,8 @@ portable SQL (window functions, UNION ALL, equi-joins), the same on every engine
   types join the rows lo+1 … hi).
 
 Each cohort row gets at most one pick row, joined on its primary key or its customer key, so a temporal
-relationship never duplicates or drops cohort rows. The functions here take ``Expander``s (built by
+relationship never duplicates or drops cohort rows. Keys, times and ordering use raw values; the appended
+members come out as the querying identity may see them (row filters on both entities, masks). The functions here take ``Expander``s (built by
 ``rewriter.expand``) and never import that module.
 """
 
@@ -75,9 +76,9 @@ def extended_source(base: exp.Expression, entity: Entity, used: list[Temporal], 
 def _plan(temporal: Temporal, entity: Entity, target: Entity, expander: MakeExpander, schema: ActivitySchema,
           alias: str, cohort: Expander) -> tuple[exp.Select, exp.Expression]:
     """(pick query, join condition with the cohort row) for one relationship."""
-    key = cohort.row_expression(_member(entity, temporal.field or schema.entity))
-    ts = cohort.row_expression(_member(entity, schema.timestamp))
-    pk = cohort.row_expression(_member(entity, entity.primary_key[0]))
+    key = cohort.raw_expression(_member(entity, temporal.field or schema.entity))
+    ts = cohort.raw_expression(_member(entity, schema.timestamp))
+    pk = cohort.raw_expression(_member(entity, entity.primary_key[0]))
     append_rows = _append_rows(temporal, expander(target, "__a_src"), schema)
     members = [_member(target, name) for name in temporal.members]
     if temporal.window == "ever" or temporal.kind in ("first_before", "last_after"):
@@ -187,12 +188,12 @@ def _from_running_totals(members: list[Member], appended: Expander, bounds: exp.
 
 def _cohort_rows(temporal: Temporal, cohort: Expander, schema: ActivitySchema) -> exp.Select:
     entity = cohort.entity
-    key = cohort.row_expression(_member(entity, temporal.field or schema.entity))
-    ts = cohort.row_expression(_member(entity, schema.timestamp))
-    columns = [exp.alias_(cohort.row_expression(_member(entity, entity.primary_key[0])), "__pk"),
+    key = cohort.raw_expression(_member(entity, temporal.field or schema.entity))
+    ts = cohort.raw_expression(_member(entity, schema.timestamp))
+    columns = [exp.alias_(cohort.raw_expression(_member(entity, entity.primary_key[0])), "__pk"),
                exp.alias_(key, "__k"), exp.alias_(ts, "__t")]
     if temporal.window == "in_between":
-        columns.append(exp.alias_(cohort.row_expression(_member(entity, schema.next_occurrence)), "__next"))
+        columns.append(exp.alias_(cohort.raw_expression(_member(entity, schema.next_occurrence)), "__next"))
     select = exp.Select(expressions=columns)
     select.set("from_", exp.From(this=cohort.plain_source()))
     return select.where(_not_null(key), _not_null(ts))
@@ -202,9 +203,9 @@ def _append_rows(temporal: Temporal, append: Expander, schema: ActivitySchema) -
     """The appended entity's rows (all its columns, so its members expand over them) numbered per customer
     by (time, primary key), with the customer's total."""
     entity = append.entity
-    key = append.row_expression(_member(entity, temporal.target_field or schema.entity))
-    ts = append.row_expression(_member(entity, schema.timestamp))
-    pk = append.row_expression(_member(entity, entity.primary_key[0]))
+    key = append.raw_expression(_member(entity, temporal.target_field or schema.entity))
+    ts = append.raw_expression(_member(entity, schema.timestamp))
+    pk = append.raw_expression(_member(entity, entity.primary_key[0]))
     order = exp.Order(expressions=[exp.Ordered(this=ts.copy(), nulls_first=False), exp.Ordered(this=pk, nulls_first=False)])
     select = exp.Select(expressions=[
         exp.Column(this=exp.Star(), table=exp.to_identifier(append.alias)),

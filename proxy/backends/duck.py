@@ -17,6 +17,7 @@ commits).
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -207,6 +208,21 @@ _SQLSTATE_BY_CLASS: tuple[tuple[type[BaseException], str], ...] = (
 )
 
 
+# DuckDB runtime errors whose class maps to another SQLSTATE than PostgreSQL's for the same condition.
+_SQLSTATE_BY_MESSAGE: tuple[tuple[str, str], ...] = (
+    ("more than one row returned by a subquery", "21000"),
+    ("date out of range", "22008"),  # date/time field values
+    ("month out of range", "22008"),
+    ("day out of range", "22008"),
+    ("year out of range", "22008"),
+    ("could not parse string", "22007"),
+    ("invalid timestamp field format", "22007"),
+    ("invalid date field format", "22007"),
+    ("not recognized", "22023"),  # extract/date_trunc specifiers
+)
+_CODED = re.compile(r"^(?:Invalid Input Error: )?([0-9][0-9A-Z]{4}): (.*)$", re.S)
+
+
 def translate_error(e: duckdb.Error) -> SqlError:
     sqlstate = "XX000"
     for cls, code in _SQLSTATE_BY_CLASS:
@@ -222,7 +238,14 @@ def _from_message(text: str, sqlstate: str = "XX000") -> SqlError:
     head, sep, rest = message.partition(" Error: ")
     if sep and " " not in head.strip():
         message = rest
+    coded = _CODED.search(message)  # an emulation's own error: error('22012: division by zero')
+    if coded:
+        return SqlError(coded.group(2).strip(), sqlstate=coded.group(1))
     lowered = message.lower()
+    for needle, code in _SQLSTATE_BY_MESSAGE:
+        if needle in lowered:
+            sqlstate = code
+            break
     if "must appear in the group by" in lowered or "must be part of an aggregate" in lowered:
         sqlstate = "42803"
     elif "division by zero" in lowered:

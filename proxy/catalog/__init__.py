@@ -26,10 +26,14 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 from sqlglot import exp
+from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
 from proxy import pgfunctions
 from proxy.catalog import store
 from proxy.catalog.functions import macro_names
+from proxy.catalog.model import entity_columns
+from proxy.catalog.origins import WHOLE_ROW, Table, column_origins
+from proxy.catalog.result_types import vector_positions, with_vectors
 from proxy.catalog.translate import SESSION_RELATIONS, Target, translate
 from proxy.errors import SqlError
 from proxy.wire import types as pgtypes
@@ -37,6 +41,7 @@ from rewriter.lens import Entity, Lens
 
 log = logging.getLogger("lens_proxy.catalog")
 BATCH_ROWS = 16_384
+ORIGINS_CACHE_SIZE = 512
 
 # Functions that make a FROM-less query a catalog query (``SELECT pg_catalog.format_type(23, NULL)``).
 _CATALOG_FUNCTIONS = macro_names() | {"pg_postmaster_start_time", "pg_conf_load_time", "pg_get_keywords",
@@ -53,6 +58,8 @@ class CatalogContext:
     pid: int
     settings: Any  # proxy.settings.SessionSettings (get(name) -> str)
     server_version: str
+    view: Lens | None = None  # the lens as the session's data policy shows it (None: the whole lens)
+    view_key: str = ""  # identifies that view (the policy's fingerprint)
 
 
 DescribeEntity = Callable[[Lens, Entity], pa.Schema | None]
@@ -70,7 +77,10 @@ class Catalog:
         self.relations = store.relations()
         self._con: duckdb.DuckDBPyConnection | None = None
         self._lock = threading.Lock()
-        self._lookups: dict[str, dict[tuple[str, str], int]] = {}
+        self._lookups: dict[int, dict[tuple[str, str], int]] = {}
+        self._databases: dict[tuple[str, str], int] = {}  # (database, policy view key) -> schema index
+        self._tables: dict[tuple[str, str], Table | None] = {}
+        self._origins_cache: dict[tuple[str, int], tuple[exp.Expression, list[tuple[int, int]] | None]] = {}
         self.started_at = dt.datetime.now(dt.timezone.utc).isoformat()
 
     def _describe(self, lens: Lens, entity: Entity) -> pa.Schema | None:
@@ -91,6 +101,68 @@ class Catalog:
                     cached[entity.name] = {f.name: pgtypes.pg_type_for_arrow(f.type).name for f in schema}
             self._entity_types[lens.name] = cached
         return cached
+
+    def with_origins(self, database: str, tree: exp.Expression | None, schema: pa.Schema) -> pa.Schema:
+        """``schema`` with each field that is a table's column marked with that table's OID and the
+        column's number (field metadata), for RowDescription (``proxy.catalog.origins``), and each
+        whole-row reference (a struct) typed as a Postgres record; ``result_types.conform`` makes a
+        result's batches follow."""
+        lens = self.lenses.get(database)
+        if tree is None or lens is None or not len(schema):
+            return schema
+        origins = self._origins(lens, tree)
+        if origins is None or len(origins) != len(schema) or not any(oid for oid, _ in origins):
+            return schema
+        fields = []
+        for f, (oid, n) in zip(schema, origins, strict=True):
+            if (oid, n) == WHOLE_ROW and pa.types.is_struct(f.type):
+                f = f.with_type(pgtypes.RecordType(f.type))
+            elif oid > 0:
+                f = f.with_metadata({**(f.metadata or {}), pgtypes.TABLE_OID_KEY: str(oid).encode(),
+                                     pgtypes.ATTNUM_KEY: str(n).encode()})
+            fields.append(f)
+        return pa.schema(fields, metadata=schema.metadata)
+
+    def _origins(self, lens: Lens, tree: exp.Expression) -> list[tuple[int, int]] | None:
+        """The origins of ``tree``'s columns, remembered for the tree (a prepared statement's, executed
+        again and again, is the same object)."""
+        key = (lens.name, id(tree))
+        hit = self._origins_cache.get(key)
+        if hit is not None and hit[0] is tree:
+            return hit[1]
+        try:
+            origins = column_origins(normalize_identifiers(tree.copy(), dialect="postgres"),
+                                     lambda name: self._table(lens, name))
+        except Exception:  # never worth failing a query over
+            log.debug("no column origins for %s", tree.sql("postgres"), exc_info=True)
+            origins = None
+        if len(self._origins_cache) >= ORIGINS_CACHE_SIZE:
+            self._origins_cache.pop(next(iter(self._origins_cache)))
+        self._origins_cache[key] = (tree, origins)
+        return origins
+
+    def _table(self, lens: Lens, name: str) -> Table | None:
+        key = (lens.name, name)
+        if key not in self._tables:
+            self._tables[key] = self._resolve_table(lens, name)
+        return self._tables[key]
+
+    def _resolve_table(self, lens: Lens, name: str) -> Table | None:
+        schema, _, relname = name.rpartition(".")
+        self.connection()
+        lookups = self._lookups[self._databases[(lens.name, "")]]  # OIDs come from names: the same in every view
+        oid = lookups.get(("regclass", f"{schema or 'public'}.{relname}"))
+        entity = lens.entity(relname) if schema in ("", "public") else None
+        if entity is not None and oid is not None:
+            columns = entity_columns(entity, self._describe(lens, entity))
+            star = tuple(c.name for c in columns if c.member.kind != "measure")
+            return Table(oid, tuple(c.name for c in columns), star)
+        relation = self.relations.get(f"{schema or 'pg_catalog'}.{relname}")
+        oid = lookups.get(("regclass", f"{schema or 'pg_catalog'}.{relname}"))
+        if relation is None or oid is None:
+            return None
+        names = tuple(c for c, _ in relation.columns)
+        return Table(oid, names, names)
 
     # -- routing -----------------------------------------------------------------------------------------
 
@@ -147,8 +219,24 @@ class Catalog:
         with self._lock:
             if self._con is None:
                 self._con = store.build(self.lenses, self._describe)
-                self._lookups = {name: self._reg_lookups(i) for i, name in enumerate(self.lenses)}
+                self._databases = {(name, ""): i for i, name in enumerate(self.lenses)}
+                self._lookups = {i: self._reg_lookups(i) for i in self._databases.values()}
             return self._con
+
+    def _database_index(self, context: CatalogContext) -> int:
+        """The schema index of the session's database, as its policy shows it: a policy view is built on
+        first use (the lens minus what the policy denies) and shared by every session with that policy."""
+        self.connection()
+        key = (context.database, context.view_key if context.view is not None else "")
+        with self._lock:
+            index = self._databases.get(key)
+            if index is None:
+                assert self._con is not None and context.view is not None
+                index = len(self._databases)
+                store.add_database(self._con, index, context.view, self.lenses, self._describe)
+                self._databases[key] = index
+                self._lookups[index] = self._reg_lookups(index)
+            return index
 
     def _reg_lookups(self, index: int) -> dict[tuple[str, str], int]:
         assert self._con is not None
@@ -170,13 +258,11 @@ class Catalog:
         return out
 
     def target(self, context: CatalogContext) -> Target:
-        self.connection()
-        names = list(self.lenses)
         if context.database not in self.lenses:
             raise SqlError(f'database "{context.database}" does not exist', sqlstate="3D000")
-        index = names.index(context.database)
+        index = self._database_index(context)
         pg, info = store.schema_names(index)
-        lookups = self._lookups[context.database]
+        lookups = self._lookups[index]
 
         def lookup(kind: str, name: str) -> int | None:
             text = name.strip()
@@ -189,7 +275,7 @@ class Catalog:
     def session_rows(self, relation: str, context: CatalogContext) -> tuple[list[str], list[tuple[object, ...]]]:
         """Rows a session adds to ``relation`` (its settings, its activity, its role)."""
         columns = [c for c, _ in self.relations[f"pg_catalog.{relation}"].columns]
-        lookups = self._lookups.get(context.database, {})
+        lookups = self._lookups.get(self._database_index(context), {}) if context.database in self.lenses else {}
         user_oid = lookups.get(("regrole", context.user))
         values: list[dict[str, object]] = []
         new_role = user_oid is None
@@ -255,11 +341,12 @@ class CatalogCursor:
             rel = self._cur.sql(sql, params=values or None)
             if rel is None:
                 return pa.RecordBatchReader.from_batches(pa.schema([]), [])
-            return rel.to_arrow_reader(BATCH_ROWS)
+            reader = rel.to_arrow_reader(BATCH_ROWS)
         except duckdb.Error as e:
             from proxy.backends.duck import translate_error
 
             raise translate_error(e) from None
+        return with_vectors(reader, vector_positions(ast, reader.schema, store.vector_column_types()))
 
     def interrupt(self) -> None:
         if self._cur is not None:

@@ -65,8 +65,10 @@ class LensPostgres(Postgres):
                 if nxt is not None and nxt.token_type == TokenType.R_BRACKET:
                     self._advance(2)
                     element = "UINT" if str(parsed.this).upper() == "OID" else "TEXT"
-                    return exp.DataType(this=exp.DataType.Type.ARRAY, expressions=[exp.DataType.build(element)],
-                                        nested=True)
+                    array = exp.DataType(this=exp.DataType.Type.ARRAY, expressions=[exp.DataType.build(element)],
+                                         nested=True)
+                    array.meta["reg_array"] = str(parsed.this).lower()  # x::regtype[]: names when shown
+                    return array
             if parsed is None:
                 self._retreat(index)
             if isinstance(parsed, exp.ObjectIdentifier) and str(parsed.this).upper() == "OID":

@@ -16,7 +16,7 @@ _SQL_NAMES = {
     "float8": "double precision", "varchar": "character varying", "bpchar": "character",
     "timestamp": "timestamp without time zone", "timestamptz": "timestamp with time zone",
     "time": "time without time zone", "timetz": "time with time zone", "varbit": "bit varying",
-    "char": '"char"', "bit": "bit",
+    "char": '"char"', "bit": "bit", "any": '"any"',  # quoted: reserved keywords
 }
 
 _PRIVILEGE_FUNCTIONS = (
@@ -116,6 +116,10 @@ def macros(pg: str, info: str) -> list[str]:
             THEN c.relname ELSE n.nspname || '.' || c.relname END) FROM {pg}.pg_class c
             LEFT JOIN {pg}.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = o), o::VARCHAR)""",
         f"CREATE MACRO {pg}.regtype_out(o) AS coalesce({pg}.format_type(o, NULL), o::VARCHAR)",
+        # oidvector::regtype[]::text[] (pgcli's function loader): each type's name
+        f"""CREATE MACRO {pg}.regtype_array_out(a) AS CASE WHEN a IS NOT NULL THEN coalesce((
+            SELECT list(coalesce({pg}.format_type(u.o, NULL), u.o::VARCHAR) ORDER BY u.i)
+            FROM (SELECT unnest(a) AS o, generate_subscripts(a, 1) AS i) AS u), []::VARCHAR[]) END""",
         f"""CREATE MACRO {pg}.regnamespace_out(o) AS coalesce(
             (SELECT first(n.nspname) FROM {pg}.pg_namespace n WHERE n.oid = o), o::VARCHAR)""",
         f"""CREATE MACRO {pg}.regproc_out(o) AS coalesce(

@@ -141,6 +141,7 @@ def database_rows(
         cols = columns_by_entity[entity.name]
         rel_oid = oid("class", db, "public", entity.name)
         row_type = oid("type", db, "public", entity.name)
+        array_type = oid("type", db, "public", f"_{entity.name}")  # every table's row type has one in Postgres
         pk = [c for c in entity.primary_key if (entity.name, c) in attnum]
         add("pg_catalog.pg_class", oid=rel_oid, relname=entity.name, relnamespace=PUBLIC_NS, reltype=row_type,
             reloftype=0, relowner=owner_oid, relam=HEAP_AM, relfilenode=rel_oid, reltablespace=0, relpages=0,
@@ -151,10 +152,11 @@ def database_rows(
             relminmxid="0")
         add("pg_catalog.pg_type", oid=row_type, typname=entity.name, typnamespace=PUBLIC_NS, typowner=owner_oid,
             typlen=-1, typbyval=False, typtype="c", typcategory="C", typispreferred=False, typisdefined=True,
-            typdelim=",", typrelid=rel_oid, typsubscript="-", typelem=0, typarray=0, typinput="record_in",
+            typdelim=",", typrelid=rel_oid, typsubscript="-", typelem=0, typarray=array_type, typinput="record_in",
             typoutput="record_out", typreceive="record_recv", typsend="record_send", typmodin="-", typmodout="-",
             typanalyze="-", typalign="d", typstorage="x", typnotnull=False, typbasetype=0, typtypmod=-1,
             typndims=0, typcollation=0)
+        add("pg_catalog.pg_type", **array_type_row(array_type, f"_{entity.name}", PUBLIC_NS, owner_oid, row_type))
         add("pg_catalog.pg_tables", schemaname="public", tablename=entity.name, tableowner=lens.owner or "postgres",
             hasindexes=bool(pk), hasrules=False, hastriggers=False, rowsecurity=False)
         for stat in ("pg_catalog.pg_stat_user_tables", "pg_catalog.pg_stat_all_tables"):
@@ -191,7 +193,9 @@ def database_rows(
         dst_pk = [c for c in dst.primary_key if (dst.name, c) in attnum]
         add("pg_catalog.pg_constraint", oid=con_oid, conname=name, connamespace=PUBLIC_NS, contype="f",
             condeferrable=False, condeferred=False, convalidated=True, conrelid=src_oid, contypid=0,
-            conindid=oid("class", db, "public", f"{dst.name}_pkey") if dst_pk == [dst_col] else 0,
+            # the index a key's referenced columns have in Postgres: the referenced table's primary key's,
+            # also when the lens relates other columns (pgJDBC's getImportedKeys joins it, or drops the key)
+            conindid=oid("class", db, "public", f"{dst.name}_pkey") if dst_pk else 0,
             conparentid=0, confrelid=dst_oid, confupdtype="a", confdeltype="a", confmatchtype="s",
             conislocal=True, coninhcount=0, connoinherit=True, conkey=[attnum[(src.name, src_col)]],
             confkey=[attnum[(dst.name, dst_col)]], conpfeqop=[98], conppeqop=[98], conffeqop=[98],
@@ -215,6 +219,16 @@ def database_rows(
         add("information_schema.constraint_table_usage", table_catalog=db, table_schema="public",
             table_name=dst.name, constraint_catalog=db, constraint_schema="public", constraint_name=name)
     return rows
+
+
+def array_type_row(oid: int, name: str, namespace: int, owner: int, element: int) -> Row:
+    """The pg_type row of the array type of ``element`` (a table's row type: ``_customer``)."""
+    return dict(oid=oid, typname=name, typnamespace=namespace, typowner=owner, typlen=-1, typbyval=False,
+                typtype="b", typcategory="A", typispreferred=False, typisdefined=True, typdelim=",", typrelid=0,
+                typsubscript="array_subscript_handler", typelem=element, typarray=0, typinput="array_in",
+                typoutput="array_out", typreceive="array_recv", typsend="array_send", typmodin="-", typmodout="-",
+                typanalyze="array_typanalyze", typalign="d", typstorage="x", typnotnull=False, typbasetype=0,
+                typtypmod=-1, typndims=0, typcollation=0)
 
 
 def _primary_key(add: Callable[..., None], oid: OidAllocator, db: str, table: str, rel_oid: int, owner_oid: int,

@@ -89,7 +89,13 @@ def relations() -> dict[str, Relation]:
 @cache
 def vector_columns() -> frozenset[str]:
     """Names of int2vector/oidvector columns (0-based arrays in Postgres)."""
-    return frozenset(c for rel in relations().values() for c, t in rel.columns if t in VECTOR_TYPES)
+    return frozenset(vector_column_types())
+
+
+@cache
+def vector_column_types() -> dict[str, str]:
+    """int2vector/oidvector column name -> its type (each name is one type across the catalog)."""
+    return {c: t for rel in relations().values() for c, t in rel.columns if t in VECTOR_TYPES}
 
 
 def schema_names(index: int) -> tuple[str, str]:
@@ -97,37 +103,46 @@ def schema_names(index: int) -> tuple[str, str]:
 
 
 def build(lenses: dict[str, Lens], describe: Callable[[Lens, Entity], pa.Schema | None]) -> duckdb.DuckDBPyConnection:
-    """A locked-down in-memory DuckDB holding one catalog per lens (schemas ``db<i>``/``db<i>_info``)."""
+    """A locked-down in-memory DuckDB holding one catalog per lens (schemas ``db<i>``/``db<i>_info``).
+    More databases (a lens as one identity's policy shows it) are added later with ``add_database``; the
+    connection is locked with ``lock`` once the first set is built (``add_database`` needs no settings)."""
     con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
-    rels = relations()
-    oid = OidAllocator()
-    owners = sorted({"postgres", *(lens.owner or "postgres" for lens in lenses.values())})  # 10 owns the built-ins
-    role_oid = {name: (BOOTSTRAP_SUPERUSER if name == "postgres" else oid("role", name)) for name in owners}
-    shared = _shared_rows(lenses, role_oid, oid)
-    catalog_rows = _catalog_relation_rows(rels, oid)
     for index, lens in enumerate(lenses.values()):
-        pg, info = schema_names(index)
-        con.execute(f"CREATE SCHEMA {pg}; CREATE SCHEMA {info}")
-        rows = database_rows(lens, oid, lambda e, lens=lens: describe(lens, e), role_oid[lens.owner or "postgres"])
-        for key, extra in {**shared, **catalog_rows}.items():
-            rows.setdefault(key, []).extend(extra)
-        side = {"condef": _pop(rows, "pg_catalog.pg_constraint", "oid", "condef"),
-                "indexdef": _pop(rows, "pg_catalog.pg_index", "indexrelid", "indexdef")}
-        for key, rel in rels.items():
-            target = f"{pg if rel.schema == 'pg_catalog' else info}.{rel.name}"
-            _create(con, target, rel, [*_builtin_rows(key, rel), *rows.get(key, [])])
-        con.execute(f"CREATE TABLE {pg}._condef (oid INTEGER, def VARCHAR)")
-        con.executemany(f"INSERT INTO {pg}._condef VALUES (?, ?)", side["condef"] or [(0, None)])
-        con.execute(f"CREATE TABLE {pg}._indexdef (oid INTEGER, def VARCHAR)")
-        con.executemany(f"INSERT INTO {pg}._indexdef VALUES (?, ?)", side["indexdef"] or [(0, None)])
-        con.execute(functions.format_type_table(pg))
-        con.executemany(f"INSERT INTO {pg}._format_type VALUES (?, ?)", functions.format_names(
-            builtin()["pg_catalog.pg_type"]["rows"], rows.get("pg_catalog.pg_type", [])))
-        for statement in functions.macros(pg, info):
-            con.execute(statement)
+        add_database(con, index, lens, lenses, describe)
     con.execute("SET enable_external_access = false")
     con.execute("SET lock_configuration = true")
     return con
+
+
+def add_database(con: duckdb.DuckDBPyConnection, index: int, lens: Lens, lenses: dict[str, Lens],
+                 describe: Callable[[Lens, Entity], pa.Schema | None]) -> None:
+    """The catalog of ``lens`` in schemas ``db<index>``/``db<index>_info`` (``lenses``: every served lens,
+    for the shared relations: databases, roles)."""
+    rels = relations()
+    oid = OidAllocator()
+    owners = sorted({"postgres", *(served.owner or "postgres" for served in lenses.values())})  # 10 owns the built-ins
+    role_oid = {name: (BOOTSTRAP_SUPERUSER if name == "postgres" else oid("role", name)) for name in owners}
+    shared = _shared_rows(lenses, role_oid, oid)
+    catalog_rows = _catalog_relation_rows(rels, oid)
+    pg, info = schema_names(index)
+    con.execute(f"CREATE SCHEMA {pg}; CREATE SCHEMA {info}")
+    rows = database_rows(lens, oid, lambda e: describe(lens, e), role_oid[lens.owner or "postgres"])
+    for key, extra in {**shared, **catalog_rows}.items():
+        rows.setdefault(key, []).extend(extra)
+    side = {"condef": _pop(rows, "pg_catalog.pg_constraint", "oid", "condef"),
+            "indexdef": _pop(rows, "pg_catalog.pg_index", "indexrelid", "indexdef")}
+    for key, rel in rels.items():
+        target = f"{pg if rel.schema == 'pg_catalog' else info}.{rel.name}"
+        _create(con, target, rel, [*_builtin_rows(key, rel), *rows.get(key, [])])
+    con.execute(f"CREATE TABLE {pg}._condef (oid INTEGER, def VARCHAR)")
+    con.executemany(f"INSERT INTO {pg}._condef VALUES (?, ?)", side["condef"] or [(0, None)])
+    con.execute(f"CREATE TABLE {pg}._indexdef (oid INTEGER, def VARCHAR)")
+    con.executemany(f"INSERT INTO {pg}._indexdef VALUES (?, ?)", side["indexdef"] or [(0, None)])
+    con.execute(functions.format_type_table(pg))
+    con.executemany(f"INSERT INTO {pg}._format_type VALUES (?, ?)", functions.format_names(
+        builtin()["pg_catalog.pg_type"]["rows"], rows.get("pg_catalog.pg_type", [])))
+    for statement in functions.macros(pg, info):
+        con.execute(statement)
 
 
 def _pop(rows: Rows, key: str, id_col: str, col: str) -> list[tuple[object, object]]:

@@ -13,7 +13,10 @@ A tuple of small AST rules, applied to a copy of the client's tree:
 - ``::regclass``/``::regtype``/``::regnamespace``/``::regproc``/``::regrole``: a string literal becomes the
   object's OID (looked up now); an OID compared with something stays an OID; an OID shown becomes its name;
 - ``OPERATOR(pg_catalog.~)`` becomes a regex match, ``COLLATE pg_catalog.default`` disappears;
-- subscripts of ``int2vector``/``oidvector`` columns (0-based in Postgres) shift by one.
+- subscripts of ``int2vector``/``oidvector`` columns (0-based in Postgres) shift by one;
+- computed select-list expressions are named as Postgres names them (``exists``, ``?column?``);
+- LIKE escapes with a backslash; ``::name`` is text; ``oidvector::regtype[]`` gives the types' names;
+  ``x = ANY('{a,b}')`` takes the array literal.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from proxy.catalog.functions import macro_names
 from proxy.catalog.store import Relation
 from proxy.errors import InsufficientPrivilege, SqlError
 from rewriter.functions import SESSION_FUNCTIONS, check_calls
+from rewriter.naming import postgres_column_name
 
 _REG_TYPES = {"REGCLASS": "regclass", "REGTYPE": "regtype", "REGNAMESPACE": "regnamespace", "REGPROC": "regproc",
               "REGPROCEDURE": "regproc", "REGROLE": "regrole", "REGOPER": "regoper", "REGOPERATOR": "regoper",
@@ -61,11 +65,12 @@ class Target:
 def translate(tree: exp.Expression, context: object, target: Target) -> tuple[str, list[int]]:
     """DuckDB SQL for the catalog query ``tree`` (not modified), and the client parameter numbers it uses."""
     check_calls(tree)  # PostgreSQL's functions only (the router checked the client's spelling already)
+    tree = _name_projections(tree.copy())
     tree = pgfunctions.evaluate(tree, context)  # type: ignore[arg-type]
     tree = _each(tree, exp.Anonymous, lambda n: _current_setting(n, context))
     ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
     tree = _each(tree, exp.Dot, _expandarray_fields)
-    for rule in (_unqualify_functions, _operators, _vectors, _array_literals):
+    for rule in (_unqualify_functions, _operators, _vectors, _array_literals, _like_escape):
         tree = tree.transform(rule, copy=False)
     tree = _each(tree, exp.Anonymous, _all_any_calls)
     tree = _each(tree, exp.Format, _format)
@@ -76,6 +81,36 @@ def translate(tree: exp.Expression, context: object, target: Target) -> tuple[st
     tree = _each(tree, exp.Table, lambda n: _tables(n, target, ctes))
     used = _renumber_placeholders(tree)
     return tree.sql(dialect="duckdb"), used
+
+
+def _name_projections(tree: exp.Expression) -> exp.Expression:
+    """Alias every computed select-list expression with the name Postgres gives it (``exists``,
+    ``format_type``, ``?column?``), before the rules below turn it into DuckDB's own spelling (which would
+    otherwise name the column ``db0.format_type(atttypid, atttypmod)``)."""
+    for select in tree.find_all(exp.Select):
+        for projection in select.expressions:
+            if isinstance(projection, exp.Alias | exp.Star | exp.Column):
+                continue
+            projection.replace(exp.alias_(projection.copy(), _column_name(projection), quoted=True))
+    return tree
+
+
+def _column_name(projection: exp.Expression) -> str:
+    if isinstance(projection, exp.Dot):
+        if isinstance(projection.expression, exp.Identifier):
+            return projection.expression.name  # (information_schema._pg_expandarray(a)).n
+        return _column_name(projection.expression)  # pg_catalog.col_description(…)
+    if isinstance(projection, exp.Cast):
+        # Postgres's FigureColname: a cast is named by what it casts when that is a column or a function
+        # (strength 2), else by the outermost type: 'int4'::regtype::text is "text", 'x'::pg_catalog.name "name"
+        inner = projection
+        while isinstance(inner, exp.Cast | exp.Paren):
+            inner = inner.this
+        if isinstance(inner, exp.Column | exp.Dot) or (isinstance(inner, exp.Func) and not isinstance(inner, exp.Case)):
+            return _column_name(inner)
+        typed = postgres_column_name(exp.Cast(this=exp.Literal.number(0), to=projection.to))
+        return typed.rsplit(".", 1)[-1]
+    return postgres_column_name(projection)
 
 
 def _current_setting(node: exp.Expression, context: object) -> exp.Expression:
@@ -170,6 +205,14 @@ def _operators(node: exp.Expression) -> exp.Expression:
     return node
 
 
+def _like_escape(node: exp.Expression) -> exp.Expression:
+    """LIKE's escape character is a backslash in Postgres unless ESCAPE says otherwise; DuckDB has none, so
+    pgJDBC's ``attname LIKE '%\\_id'`` (a literal underscore) would match nothing."""
+    if isinstance(node, exp.Like | exp.ILike) and not isinstance(node.parent, exp.Escape):
+        return exp.Escape(this=node, expression=exp.Literal.string("\\"))
+    return node
+
+
 def _array_literal(text: str) -> exp.Array | None:
     """``'{a,b,"c d"}'`` (Postgres array input syntax, one dimension) as an array of string literals."""
     text = text.strip()
@@ -203,10 +246,12 @@ def _array_literals(node: exp.Expression) -> exp.Expression:
             if array is not None:
                 element = to.expressions[0]
                 return exp.Array(expressions=[exp.cast(e, element.copy()) for e in array.expressions])
-    if isinstance(node, exp.Any) and isinstance(node.this, exp.Literal) and node.this.is_string:
-        array = _array_literal(node.this.name)
-        if array is not None:
-            node.set("this", array)
+    if isinstance(node, exp.Any):  # x = ANY('{r,p,""}'), pgcli's relkind test (sqlglot keeps the parentheses)
+        inner = node.this.this if isinstance(node.this, exp.Paren) else node.this
+        if isinstance(inner, exp.Literal) and inner.is_string:
+            array = _array_literal(inner.name)
+            if array is not None:
+                node.set("this", array)
     return node
 
 
@@ -300,6 +345,8 @@ def _is_name_type(to: exp.Expression) -> bool:
 
 def _casts(node: exp.Expression, target: Target) -> exp.Expression:
     if not isinstance(node, exp.Cast):
+        if isinstance(node, exp.DataType) and node.this == exp.DataType.Type.NAME:
+            return exp.DataType.build("VARCHAR")  # psqlODBC's 'db'::name AS "PKTABLE_CAT": DuckDB has no name
         if (isinstance(node, exp.DataType) and node.this == exp.DataType.Type.USERDEFINED
                 and not isinstance(node.parent, exp.Cast) and _reg_kind(node) is None):
             return _plain_type(node)
@@ -307,6 +354,8 @@ def _casts(node: exp.Expression, target: Target) -> exp.Expression:
     to = node.to
     kind = _reg_kind(to)
     value = node.this
+    if to.meta.get("reg_array") == "regtype" and not (isinstance(value, exp.Literal) or _is_literal_array(value)):
+        return _call(target, "regtype_array_out", value)  # proargtypes::regtype[]: the types' names
     if kind is None:
         if _is_name_type(to) and isinstance(value, exp.Cast) and _reg_kind(value.to) not in (None, "oid", "vector"):
             return exp.cast(_reg_out(value, target), "VARCHAR")  # x::regclass::text
@@ -326,6 +375,10 @@ def _casts(node: exp.Expression, target: Target) -> exp.Expression:
     if isinstance(parent, exp.Cast) and _is_name_type(parent.to):  # x::regclass::text → the name
         return _reg_out(exp.Cast(this=oid, to=node.to), target)
     return oid
+
+
+def _is_literal_array(node: exp.Expression) -> bool:
+    return isinstance(node, exp.Array) and all(isinstance(e, exp.Literal) for e in node.expressions)
 
 
 def _reg_in(node: exp.Cast, kind: str, value: exp.Expression, target: Target) -> exp.Expression:

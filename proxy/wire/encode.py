@@ -121,6 +121,10 @@ def text_column(arr: pa.Array | pa.ChunkedArray, *, timezone: str = "UTC") -> pa
             if t.type_name in ("hugeint", "uhugeint"):
                 return _int128_text(arr.storage, signed=t.type_name == "hugeint")
             return _bytea_text(arr.storage)
+        if t.extension_name in _VECTOR_EXTENSIONS:
+            return _vector_text(arr.storage)
+        if t.extension_name == "lens_proxy.record":
+            return _record_text(arr.storage, timezone)
         return text_column(arr.storage, timezone=timezone)
     if pat.is_dictionary(t):
         values = text_column(arr.dictionary, timezone=timezone)
@@ -793,6 +797,38 @@ def _quote_array_elements(text: pa.Array) -> pa.Array:
     needs = pc.match_substring_regex(text, _NEEDS_QUOTES)
     escaped = pc.replace_substring_regex(text, r'(["\\])', r"\\\1")
     return pc.if_else(needs, _join('"', escaped, '"'), text)
+
+
+_VECTOR_EXTENSIONS = frozenset({"lens_proxy.int2vector", "lens_proxy.oidvector"})
+
+
+def _vector_text(arr: pa.Array) -> pa.Array:
+    """int2vector / oidvector output: the elements separated by single spaces (``1 2``), no braces."""
+    lengths = pc.list_value_length(arr).fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
+    offsets = np.zeros(len(arr) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    elements = pc.cast(pc.cast(arr.flatten(), pa.string()).fill_null("0"), pa.large_string())
+    lists = pa.LargeListArray.from_arrays(pa.array(offsets, pa.int64()), elements)
+    return _apply_nulls(_cast_string(pc.binary_join(lists, pa.scalar(" ", pa.large_string()))), _valid_mask(arr))
+
+
+# record_out quotes a field that is empty or contains " \ ( ) , or whitespace, doubling " and \.
+_RECORD_NEEDS_QUOTES = r'^$|["\\(),\s]'
+
+
+def _record_text(arr: pa.Array, timezone: str) -> pa.Array:
+    """Postgres's record output: ``(f1,f2,…)``, a NULL field empty, fields quoted as record_out does."""
+    fields = []
+    for i in range(arr.type.num_fields):
+        text = text_column(arr.field(i), timezone=timezone)
+        needs = pc.match_substring_regex(text, _RECORD_NEEDS_QUOTES)
+        doubled = pc.replace_substring_regex(text, r'(["\\])', r"\1\1")
+        fields.append(pc.if_else(needs, _join('"', doubled, '"'), text).fill_null(""))
+    if not fields:
+        body = pa.array([""] * len(arr), pa.string())
+    else:
+        body = pc.binary_join_element_wise(*fields, ",")
+    return _apply_nulls(_cast_string(_join("(", body, ")")), _valid_mask(arr))
 
 
 def _list_text(arr: pa.Array, timezone: str) -> pa.Array:

@@ -54,8 +54,8 @@ def encode_batch(batch: pa.RecordBatch, formats: Sequence[int], timezone: str = 
     if n == 0:
         return b""
     cols = [
-        binary_column(col) if fmt == 1 else text_column(col, timezone=timezone)
-        for col, fmt in zip(batch.columns, column_formats(formats, batch.num_columns), strict=True)
+        binary_column(col, pgt.declared_type(field)) if fmt == 1 else text_column(col, timezone=timezone)
+        for col, field, fmt in zip(batch.columns, batch.schema, column_formats(formats, batch.num_columns), strict=True)
     ]
     return _assemble_data_rows(cols, n)
 
@@ -87,11 +87,18 @@ def _numpy(arr: pa.Array, as_type: pa.DataType) -> np.ndarray:
     return out.to_numpy(zero_copy_only=False)
 
 
-def binary_column(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
-    """PostgreSQL's binary send format for every value of ``arr`` (same length and nulls), as ``binary``."""
+def binary_column(arr: pa.Array | pa.ChunkedArray, declared: tuple[pgt.PgType, int] | None = None) -> pa.Array:
+    """PostgreSQL's binary send format for every value of ``arr`` (same length and nulls), as ``binary``;
+    ``declared``: the type a string column's text is the output of (``proxy.wire.types.declared_type``)."""
     arr = _plain(arr)
+    if declared is not None:
+        return _declared_text_column(arr, declared[0])
     t = arr.type
     pg = pgt.pg_type_for_arrow(t)
+    if isinstance(t, pgt.VectorType):
+        return _list_column(arr.storage, pg, lower_bound=0)
+    if isinstance(t, pgt.RecordType):
+        return _record_column(arr.storage)
     if isinstance(t, pa.BaseExtensionType) and pg not in (pgt.NUMERIC,):
         storage = arr.storage
         if pg is pgt.UUID or pg is pgt.BYTEA:
@@ -130,6 +137,17 @@ def binary_column(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
     return _as_binary(text_column(arr))  # text, varchar, bpchar, name, json, char: the text is the send form
 
 
+def _declared_text_column(arr: pa.Array, pg: pgt.PgType) -> pa.Array:
+    """Binary form of values given as their text output (varchar, json: the text itself)."""
+    if pg is pgt.NUMERIC:
+        return pa.array([None if v is None else numeric_send(Decimal(v)) for v in arr.to_pylist()], pa.binary())
+    if pg is pgt.UUID:
+        return pa.array([None if v is None else uuid.UUID(v).bytes for v in arr.to_pylist()], pa.binary())
+    if pg is pgt.JSONB:
+        return pc.binary_join_element_wise(pa.scalar(b"\x01"), _as_binary(arr), b"")
+    return _as_binary(arr)
+
+
 def _to_us(raw: np.ndarray, unit: str) -> np.ndarray:
     factor = _UNIT_US[unit]
     return raw // 1000 if factor is None else raw * factor
@@ -161,7 +179,9 @@ def _mdn(v: object) -> tuple[int, int, int]:
     return months, days, nanos
 
 
-def _list_column(arr: pa.Array, pg: pgt.PgType) -> pa.Array:
+def _list_column(arr: pa.Array, pg: pgt.PgType, *, lower_bound: int = 1) -> pa.Array:
+    """Arrays in array_send's form; int2vector/oidvector are 0-based (``lower_bound=0``) and always have
+    one dimension, even when empty."""
     t = arr.type
     if pat.is_fixed_size_list(t):
         size = t.list_size
@@ -180,15 +200,33 @@ def _list_column(arr: pa.Array, pg: pgt.PgType) -> pa.Array:
         if valid is not None and not valid[i]:
             out.append(None)
             continue
-        out.append(_array_send(items[offsets[i] : offsets[i + 1]], element.oid))
+        out.append(_array_send(items[offsets[i] : offsets[i + 1]], element.oid, lower_bound))
     return pa.array(out, pa.binary())
 
 
-def _array_send(items: Sequence[bytes | None], element_oid: int) -> bytes:
+def _record_column(arr: pa.Array) -> pa.Array:
+    """record_send: the field count, then per field its type OID and its value (length-prefixed, -1 NULL)."""
+    fields = [(pgt.pg_type_for_arrow(arr.type.field(i).type).oid, binary_column(arr.field(i)).to_pylist())
+              for i in range(arr.type.num_fields)]
+    valid = _valid(arr)
+    out: list[bytes | None] = []
+    for row in range(len(arr)):
+        if valid is not None and not valid[row]:
+            out.append(None)
+            continue
+        parts = [struct.pack("!i", len(fields))]
+        for oid, values in fields:
+            value = values[row]
+            parts.append(struct.pack("!Ii", oid, -1) if value is None else struct.pack("!Ii", oid, len(value)) + value)
+        out.append(b"".join(parts))
+    return pa.array(out, pa.binary())
+
+
+def _array_send(items: Sequence[bytes | None], element_oid: int, lower_bound: int = 1) -> bytes:
     has_null = any(v is None for v in items)
-    if not items:
+    if not items and lower_bound == 1:
         return struct.pack("!iii", 0, 0, element_oid)
-    parts = [struct.pack("!iiiii", 1, int(has_null), element_oid, len(items), 1)]
+    parts = [struct.pack("!iiiii", 1, int(has_null), element_oid, len(items), lower_bound)]
     for v in items:
         parts.append(b"\xff\xff\xff\xff" if v is None else struct.pack("!i", len(v)) + v)
     return b"".join(parts)

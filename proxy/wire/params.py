@@ -124,14 +124,14 @@ def decode_text(text: str, oid: int) -> Any:
             raise ValueError(text)
         if oid in _INFINITE_TYPES and text.strip().lower().lstrip("+") in ("infinity", "-infinity"):
             return TypedText(text.strip().lower().lstrip("+"), _INFINITE_TYPES[oid])
-        if oid == 1082:
-            return dt.date.fromisoformat(text.strip())
+        if oid == 1082:  # date_in takes a timestamp too and keeps its date (pgJDBC's setDate: "2026-01-01 +00")
+            return _datetime_text(text).date()
         if oid == 1083:
             return dt.time.fromisoformat(text.strip())
-        if oid == 1114:
-            return dt.datetime.fromisoformat(text.strip())
+        if oid == 1114:  # timestamp_in ignores a zone ("2026-01-01 12:30:00+01" is 12:30)
+            return _datetime_text(text).replace(tzinfo=None)
         if oid == 1184:
-            value = dt.datetime.fromisoformat(text.strip())
+            value = _datetime_text(text)
             return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
         if oid == 2950:
             return uuid.UUID(text)
@@ -146,6 +146,19 @@ def decode_text(text: str, oid: int) -> Any:
         name = pgt.BY_OID[oid].name if oid in pgt.BY_OID else f"oid {oid}"
         raise InvalidTextRepresentation(f'invalid input syntax for type {name}: "{text}"') from None
     return text
+
+
+def _datetime_text(text: str) -> dt.datetime:
+    """ISO date/time input as Postgres reads it: ``2026-01-01``, ``2026-01-01 12:30[:00[.5]]``, with ``T``
+    or a space, and a zone written with or without a space before it (``+00``, ``+01:00``, `` -0530``)."""
+    value = text.strip()
+    head, _, rest = value.partition(" ") if "T" not in value[:11] else value.partition("T")
+    if rest and rest[0] in "+-":  # date then zone: "2026-01-01 +00"
+        rest = "00:00:00" + rest
+    value = f"{head} {rest.replace(' ', '')}" if rest else head
+    if len(value) > 3 and value[-3] in "+-" and value[-2:].isdigit() and ":" in value[-9:-3]:
+        value += ":00"  # +00 -> +00:00 (Python 3.10 wants minutes)
+    return dt.datetime.fromisoformat(value)
 
 
 def _element_oid(oid: int) -> int:

@@ -19,7 +19,12 @@ __all__ = [
     "array_type",
     "pg_type_for_arrow",
     "field_description",
+    "declared_type",
     "type_modifier_for_arrow",
+    "VectorType",
+    "as_vector",
+    "RecordType",
+    "as_record",
 ]
 
 
@@ -101,6 +106,15 @@ JSONB_ARRAY = _array_of(JSONB)  # 3807
 ARRAY_TYPES: tuple[PgType, ...] = tuple(_array_of(t) for t in SCALAR_TYPES if t.array_oid)
 
 BY_OID: dict[int, PgType] = {t.oid: t for t in (*SCALAR_TYPES, *ARRAY_TYPES)}
+
+# The catalog's 0-based vectors (pg_index.indkey, pg_proc.proargtypes …): one-dimensional arrays whose text
+# form is the elements separated by spaces (``1 2``), sent with their own OIDs. psqlODBC parses indkey as
+# that text; ``{1,2}`` (int2[]) crashes its SQLStatistics. Not in BY_OID: clients never bind them.
+INT2VECTOR = PgType(22, "int2vector", -1, 1006, 21)
+OIDVECTOR = PgType(30, "oidvector", -1, 1013, 26)
+VECTORS: dict[str, PgType] = {"int2vector": INT2VECTOR, "oidvector": OIDVECTOR}
+# An anonymous row (``SELECT c FROM customer c``, a whole-row reference): text ``(v1,"v 2",)``.
+RECORD = PgType(2249, "record", -1, 2287)
 BY_NAME: dict[str, PgType] = {t.name: t for t in (*SCALAR_TYPES, *ARRAY_TYPES)}
 
 
@@ -129,8 +143,75 @@ def _opaque_name(t: pa.DataType) -> str | None:
     return None
 
 
+class VectorType(pa.ExtensionType):
+    """An Arrow list column that is a Postgres ``int2vector`` or ``oidvector`` (see ``INT2VECTOR``): the
+    catalog marks such result columns so every encoder (text, binary, COPY) and RowDescription see it."""
+
+    def __init__(self, pg_name: str, storage: pa.DataType) -> None:
+        self.pg_name = pg_name
+        super().__init__(storage, f"lens_proxy.{pg_name}")
+
+    def __arrow_ext_serialize__(self) -> bytes:
+        return self.pg_name.encode()
+
+    @classmethod
+    def __arrow_ext_deserialize__(cls, storage_type: pa.DataType, serialized: bytes) -> VectorType:
+        return cls(serialized.decode(), storage_type)
+
+    @property
+    def pg_type(self) -> PgType:
+        return VECTORS[self.pg_name]
+
+
+for _name, _storage in (("int2vector", pa.list_(pa.int16())), ("oidvector", pa.list_(pa.uint32()))):
+    try:
+        pa.register_extension_type(VectorType(_name, _storage))
+    except pa.ArrowKeyError:  # already registered (module reloaded)
+        pass
+
+
+class RecordType(pa.ExtensionType):
+    """An Arrow struct column that is a Postgres row (``record``), not JSON: its fields are the columns."""
+
+    def __init__(self, storage: pa.DataType) -> None:
+        super().__init__(storage, "lens_proxy.record")
+
+    def __arrow_ext_serialize__(self) -> bytes:
+        return b""
+
+    @classmethod
+    def __arrow_ext_deserialize__(cls, storage_type: pa.DataType, serialized: bytes) -> RecordType:
+        return cls(storage_type)
+
+
+try:
+    pa.register_extension_type(RecordType(pa.struct([])))
+except pa.ArrowKeyError:  # already registered (module reloaded)
+    pass
+
+
+def as_record(arr: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """``arr`` (a struct column) typed as a Postgres record."""
+    record = RecordType(arr.type)
+    if isinstance(arr, pa.ChunkedArray):
+        return pa.chunked_array([pa.ExtensionArray.from_storage(record, c) for c in arr.chunks], record)
+    return pa.ExtensionArray.from_storage(record, arr)
+
+
+def as_vector(arr: pa.Array | pa.ChunkedArray, pg_name: str) -> pa.Array | pa.ChunkedArray:
+    """``arr`` (a list column) typed as the Postgres vector ``pg_name`` (int2vector / oidvector)."""
+    vector = VectorType(pg_name, arr.type)
+    if isinstance(arr, pa.ChunkedArray):
+        return pa.chunked_array([pa.ExtensionArray.from_storage(vector, c) for c in arr.chunks], vector)
+    return pa.ExtensionArray.from_storage(vector, arr)
+
+
 def pg_type_for_arrow(t: pa.DataType) -> PgType:
     """The PostgreSQL type a column of Arrow type ``t`` is reported (and text-encoded) as."""
+    if isinstance(t, VectorType):
+        return t.pg_type
+    if isinstance(t, RecordType):
+        return RECORD
     if pat.is_dictionary(t):
         return pg_type_for_arrow(t.value_type)
     if pat.is_run_end_encoded(t):
@@ -205,11 +286,44 @@ def type_modifier_for_arrow(t: pa.DataType) -> int:
     return -1
 
 
-def field_description(name: str, t: pa.DataType, format: int = TEXT_FORMAT) -> FieldDescription:
-    """The RowDescription field for a result column ``name`` of Arrow type ``t``."""
+# Arrow field metadata naming the table column a result column is (``proxy.catalog.origins``).
+TABLE_OID_KEY, ATTNUM_KEY = b"pg_table_oid", b"pg_attnum"
+# Field metadata of a result column whose values are the text form of a type Arrow has no name for (varchar,
+# bpchar, name, json, jsonb, uuid, numeric with a display scale per value): the rewriter declares PostgreSQL's
+# type of the column and the engine computes the type's text, carried as an Arrow string
+# (``proxy.result_types``).
+DECLARED_TYPE = b"pg_type"
+DECLARED_TYPMOD = b"pg_typmod"
+
+
+def declared_type(field: pa.Field) -> tuple[PgType, int] | None:
+    """The (type, typmod) a string column declares in its metadata, if any."""
+    return _declared(field.type, field.metadata)
+
+
+def _declared(t: pa.DataType, metadata: dict[bytes, bytes] | None) -> tuple[PgType, int] | None:
+    if not metadata or DECLARED_TYPE not in metadata:
+        return None
+    if not (pat.is_string(t) or pat.is_large_string(t) or pat.is_string_view(t)):
+        return None
+    pg = BY_NAME.get(metadata[DECLARED_TYPE].decode())
+    return None if pg is None else (pg, int(metadata.get(DECLARED_TYPMOD, b"-1")))
+
+
+def field_description(name: str, t: pa.DataType, format: int = TEXT_FORMAT,
+                      metadata: dict[bytes, bytes] | None = None) -> FieldDescription:
+    """The RowDescription field for a result column ``name`` of Arrow type ``t``; ``metadata`` (the Arrow
+    field's) may name the table and column it comes from, and the type a text column carries."""
+    declared = _declared(t, metadata)
+    if declared is not None:
+        pg, typmod = declared
+        return FieldDescription(name=name, type_oid=pg.oid, type_size=pg.typlen, type_modifier=typmod, format=format)
     pg = pg_type_for_arrow(t)
+    table_oid = int(metadata.get(TABLE_OID_KEY, 0)) if metadata else 0
     return FieldDescription(
         name=name,
+        table_oid=table_oid,
+        column_attnum=int(metadata.get(ATTNUM_KEY, 0)) if table_oid and metadata else 0,
         type_oid=pg.oid,
         type_size=pg.typlen,
         type_modifier=type_modifier_for_arrow(t),

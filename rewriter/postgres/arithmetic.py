@@ -55,6 +55,23 @@ def numeric_division(node: exp.Expression) -> exp.Expression:
     return node
 
 
+def float_division(node: exp.Expression) -> exp.Expression:
+    """float8 ``/`` and ``%`` by zero raise 22012 in PostgreSQL (an engine may answer Infinity or NaN)."""
+    if isinstance(node, exp.Div | exp.Mod) and (is_float(node.this) or is_float(node.expression)):
+        node.meta["pg_float_division"] = True
+    return node
+
+
+def numeric_integer_division(node: exp.Expression) -> exp.Expression:
+    """``div(a, b)`` of numerics: the quotient truncated toward zero, numeric with scale 0."""
+    if isinstance(node, exp.Cast) and node.meta.get("pg_name") == "div" and isinstance(node.this, exp.IntDiv):
+        node.meta["pg_scale"] = 0
+        inner = node.this
+        if is_decimal(inner.this) or is_decimal(inner.expression):
+            inner.meta["pg_numeric_intdiv"] = (decimal_scale(inner.this), decimal_scale(inner.expression))
+    return node
+
+
 def aggregate_types(node: exp.Expression) -> exp.Expression:
     if isinstance(node, exp.Avg) and _numeric(node.this) and not isinstance(node.this, exp.Distinct):
         scale = decimal_scale(node.this)
@@ -74,6 +91,9 @@ def aggregate_types(node: exp.Expression) -> exp.Expression:
 
 
 def numeric_casts(node: exp.Expression) -> exp.Expression:
+    if isinstance(node, exp.Cast) and isinstance(node.to, exp.DataType) and node.to.is_type(_T.DECIMAL) \
+            and is_float(node.this):
+        node.meta["pg_float_input"] = True
     if isinstance(node, exp.Cast) and isinstance(node.to, exp.DataType) and node.to.is_type(_T.DECIMAL) \
             and not node.to.expressions and "pg_scale" not in node.meta:
         inner = node.this

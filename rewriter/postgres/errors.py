@@ -190,6 +190,16 @@ def _constant_casts(node: exp.Expression) -> None:
         return
     to = node.to.this
     value = node.this
+    if to in _INT_RANGES and isinstance(value, exp.Literal) and value.is_string and not _INTEGER_TEXT.match(value.name):
+        raise SqlError(f'invalid input syntax for type {_INT_RANGES[to][0]}: "{value.name}"', sqlstate="22P02")
+    if to in (_T.DOUBLE, _T.FLOAT) and isinstance(value, exp.Literal):
+        try:
+            number = float(value.name)
+        except ValueError:
+            number = None
+        if number is not None and number in (float("inf"), float("-inf")) and "inf" not in value.name.lower():
+            kind = "double precision" if to == _T.DOUBLE else "real"
+            raise SqlError(f'"{value.name}" is out of range for type {kind}', sqlstate="22003")
     if to in _INT_RANGES:
         number = _number(value)
         name, lo, hi = _INT_RANGES[to]
@@ -226,8 +236,122 @@ def _check_datetime_text(text: str, type_name: str) -> None:
         raise SqlError(f'date/time field value out of range: "{text}"', sqlstate="22008")
 
 
+_EXTRACT_FIELDS = _DATE_UNITS | {"epoch", "dow", "doy", "isodow", "isoyear", "julian", "timezone", "timezone_hour",
+                                  "timezone_minute", "microsecond", "millisecond", "seconds", "minutes", "hours",
+                                  "days", "weeks", "months", "quarters", "years", "decades", "centuries",
+                                  "millenniums", "millennia", "milliseconds", "microseconds", "mon", "mons", "min",
+                                  "mins", "sec", "secs", "h", "hr", "hrs", "d", "m", "s", "y", "yr", "yrs", "w",
+                                  "ms", "us", "msec", "usec", "msecs", "usecs"}
+
+
+def _extract_fields(node: exp.Expression) -> None:
+    if isinstance(node, exp.Extract) and isinstance(node.this, exp.Var | exp.Identifier | exp.Literal):
+        field = node.this.name.lower()
+        if field and field not in _EXTRACT_FIELDS:
+            raise SqlError(f'unit "{field}" not recognized for type {_type_name(node.expression)}'
+                           if node.expression.type is not None else f'unit "{field}" not recognized', sqlstate="22023")
+
+
+_ARITHMETIC_OPS = {exp.Add: "+", exp.Sub: "-", exp.Mul: "*", exp.Div: "/", exp.Mod: "%"}
+
+
+def _operators(node: exp.Expression) -> None:
+    """Operators PostgreSQL has no definition for (42883): date + date, arithmetic on booleans or text,
+    ``- text``; ``NOT`` of a non-boolean (42804); a row compared with a scalar."""
+    op = _ARITHMETIC_OPS.get(type(node))
+    if op is not None:
+        left, right = node.this, node.expression
+        kinds = (_kind(left), _kind(right))
+        undefined = (op == "+" and kinds == ("date", "date")) or "boolean" in kinds or (
+            op == "%" and (is_float(left) or is_float(right))) or "text" in kinds
+        if undefined:
+            raise UndefinedFunction(
+                f"operator does not exist: {_type_name(left)} {op} {_type_name(right)}",
+                hint="No operator matches the given name and argument types. You might need to add explicit type casts.")
+    if isinstance(node, exp.Neg) and _kind(node.this) in ("text", "boolean", "date"):
+        raise UndefinedFunction(f"operator does not exist: - {_type_name(node.this)}",
+                                hint="No operator matches the given name and argument types. You might need to add "
+                                     "explicit type casts.")
+    if isinstance(node, exp.Not) and _kind(node.this) in ("text", "number", "date"):
+        raise SqlError(f"argument of NOT must be type boolean, not type {_type_name(node.this)}", sqlstate="42804")
+    if isinstance(node, exp.EQ | exp.NEQ | exp.LT | exp.GT | exp.LTE | exp.GTE):
+        sides = (node.this, node.expression)
+        rows = [isinstance(_unparen(s), exp.Tuple) for s in sides]
+        if rows[0] != rows[1] and not any(isinstance(_unparen(s), exp.Subquery | exp.Select) for s in sides):
+            left = "record" if rows[0] else _type_name(node.this)
+            right = "record" if rows[1] else _type_name(node.expression)
+            raise UndefinedFunction(f"operator does not exist: {left} {_COMPARISONS[type(node)]} {right}",
+                                    hint="No operator matches the given name and argument types.")
+
+
+def _unparen(node: exp.Expression) -> exp.Expression:
+    while isinstance(node, exp.Paren):
+        node = node.this
+    return node
+
+
+def _kind(node: exp.Expression) -> str | None:
+    """A type category: number, text, boolean, date (None: other or unknown; a string literal is unknown)."""
+    if isinstance(node, exp.Literal) and node.is_string or isinstance(node, exp.Null) or node.type is None:
+        return None
+    if is_integer(node) or is_float(node) or node.is_type(_T.DECIMAL, _T.BIGDECIMAL):
+        return "number"
+    if is_text(node):
+        return "text"
+    if node.is_type(_T.BOOLEAN):
+        return "boolean"
+    if node.is_type(_T.DATE):
+        return "date"
+    return None
+
+
+def _common_types(node: exp.Expression) -> None:
+    """CASE, COALESCE and set operations resolve one type for their branches (42804 when number meets text);
+    a string literal among numbers is read as a number (22P02 when it is not one)."""
+    if isinstance(node, exp.Case):
+        branches = ([node.args["default"]] if node.args.get("default") is not None else []) + \
+            [i.args["true"] for i in node.args.get("ifs") or []]  # PostgreSQL considers ELSE first
+        _resolve("CASE", branches)
+    elif isinstance(node, exp.Coalesce):
+        _resolve("COALESCE", [node.this, *node.expressions])
+    elif isinstance(node, exp.SetOperation) and isinstance(node.left, exp.Query) and isinstance(node.right, exp.Query):
+        left, right = node.left.selects, node.right.selects
+        if len(left) == len(right) and not any(isinstance(p, exp.Star) for p in (*left, *right)):
+            kind = type(node).__name__.upper()
+            for a, b in zip(left, right, strict=True):
+                _resolve(kind, [a.unalias() if isinstance(a, exp.Alias) else a,
+                                b.unalias() if isinstance(b, exp.Alias) else b])
+
+
+def _resolve(context: str, branches: list[exp.Expression]) -> None:
+    seen: exp.Expression | None = None
+    for branch in branches:
+        kind = _kind(branch)
+        if kind is None:
+            continue
+        if seen is not None and {kind, _kind(seen)} == {"number", "text"}:
+            raise SqlError(f"{context} types {_type_name(seen)} and {_type_name(branch)} cannot be matched",
+                           sqlstate="42804")
+        seen = seen or branch
+    if seen is not None and is_integer(seen):
+        for branch in branches:
+            if isinstance(branch, exp.Literal) and branch.is_string and not _INTEGER_TEXT.match(branch.name):
+                raise SqlError(f'invalid input syntax for type {_type_name(seen)}: "{branch.name}"', sqlstate="22P02")
+
+
+_INTEGER_TEXT = re.compile(r"^\s*[+-]?\d+\s*$")
+
+
+def _series(node: exp.Expression) -> None:
+    if isinstance(node, exp.GenerateSeries | exp.ExplodingGenerateSeries):
+        step = node.args.get("step")
+        if step is not None and _number(step) == 0:
+            raise SqlError("step size cannot equal zero", sqlstate="22023")
+
+
 CHECKS: tuple[Callable[[exp.Expression], None], ...] = (
-    _text_vs_number, _function_domain, _limits, _clauses, _set_operations, _regex, _constant_casts,
+    _text_vs_number, _function_domain, _limits, _clauses, _set_operations, _regex, _constant_casts, _extract_fields,
+    _operators, _common_types, _series,
 )
 
 

@@ -18,7 +18,7 @@ from sqlglot.schema import MappingSchema
 EntityTypes = Mapping[str, Mapping[str, str]]  # entity -> member -> type (Postgres spelling)
 
 T = exp.DataType.Type
-INTEGER = (T.SMALLINT, T.INT, T.BIGINT, T.TINYINT)
+INTEGER = (T.TINYINT, T.SMALLINT, T.INT, T.BIGINT)  # narrowest first
 FLOATS = (T.FLOAT, T.DOUBLE)
 TEXTUAL = (T.TEXT, T.VARCHAR, T.CHAR, T.NAME)
 
@@ -45,10 +45,20 @@ def _float_wins(tree: exp.Expression) -> None:
     """float8 with numeric is float8 in PostgreSQL (sqlglot coerces to DECIMAL): retype bottom-up."""
     double = exp.DataType.build("DOUBLE")
     for node in reversed(list(tree.walk())):
+        if isinstance(node, exp.Neg | exp.Paren | exp.Window | exp.Filter) and (
+                node.type is None or node.is_type(T.UNKNOWN)):
+            node.type = node.this.type  # -7.5 is numeric like 7.5
+        if isinstance(node, exp.Extract):  # extract() is numeric, date_part() float8
+            node.type = exp.DataType.build("DOUBLE" if node.meta.get("pg_name") == "date_part" else "DECIMAL")
         if isinstance(node, _ARITHMETIC) and (is_float(node.this) or is_float(node.expression)):
             node.type = double
+        elif isinstance(node, _ARITHMETIC) and (is_decimal(node.this) or is_decimal(node.expression)) and \
+                not isinstance(node, exp.Div | exp.Pow):
+            node.type = exp.DataType.build("DECIMAL")  # the rules type numeric / and ^ themselves
         elif isinstance(node, exp.Paren | exp.Floor | exp.Ceil | exp.Abs | exp.Neg) and is_float(node.this):
             node.type = double
+        elif isinstance(node, exp.Floor | exp.Ceil | exp.Abs | exp.Round) and is_decimal(node.this):
+            node.type = exp.DataType.build("DECIMAL")
 
 
 def literal_type(literal: exp.Literal) -> exp.DataType:
@@ -89,17 +99,62 @@ def _column_type(column: exp.Column, scope: Scope, by_entity: dict[str, dict[str
 
 
 def _source_column_type(source: object, name: str, by_entity: dict[str, dict[str, str]]) -> exp.DataType | None:
+    if isinstance(source, exp.Table) and isinstance(source.this, exp.GenerateSeries | exp.ExplodingGenerateSeries):
+        return _series_type(source.this)
     if isinstance(source, exp.Table):
         spelled = by_entity.get(source.name.lower(), {}).get(name)
         return exp.DataType.build(spelled, dialect="postgres") if spelled else None
     if isinstance(source, Scope):
         query = source.expression
+        if isinstance(query, exp.Values):
+            return values_column_type(query, name)
         if isinstance(query, exp.SetOperation):
             query = query.selects and query
         for select in getattr(query, "selects", []):
             if select.alias_or_name.lower() == name and select.type is not None and not select.is_type(T.UNKNOWN):
                 return select.type
     return None
+
+
+def _series_type(series: exp.Expression) -> exp.DataType | None:
+    """generate_series's column: its arguments' type (int4, int8, numeric, timestamp…)."""
+    args = [series.args[k] for k in ("start", "end") if series.args.get(k) is not None]
+    for arg in args:
+        if arg.type is None:
+            annotate_literal(arg)
+    typed = [a.type for a in args if a.type is not None and not a.is_type(T.UNKNOWN)]
+    if not typed:
+        return None
+    if all(t.is_type(*INTEGER) for t in typed):
+        return max(typed, key=lambda t: INTEGER.index(t.this))
+    return typed[0]
+
+
+def annotate_literal(node: exp.Expression) -> None:
+    if isinstance(node, exp.Literal) and not node.is_string:
+        node.type = literal_type(node)
+
+
+def values_column_type(values: exp.Values, name: str) -> exp.DataType | None:
+    """A VALUES column's type: its rows' common type (integers widen, numeric beats integers, float8 beats
+    numeric, as PostgreSQL resolves a VALUES column); columns are ``t(a, b)`` or ``column1, column2, …``."""
+    alias = values.args.get("alias")
+    names = [c.name.lower() for c in alias.columns] if isinstance(alias, exp.TableAlias) and alias.columns else []
+    index = names.index(name) if name in names else (
+        int(name[6:]) - 1 if name.startswith("column") and name[6:].isdigit() else -1)
+    cells = [row.expressions[index] for row in values.expressions
+             if isinstance(row, exp.Tuple) and 0 <= index < len(row.expressions)]
+    typed = [c.type for c in cells if c.type is not None and not c.is_type(T.UNKNOWN, T.NULL)
+             and not isinstance(c, exp.Null)]
+    if not typed:
+        return None
+    if all(t.is_type(*INTEGER) for t in typed):
+        return max(typed, key=lambda t: INTEGER.index(t.this) if t.this in INTEGER else 0)
+    if all(t.is_type(*INTEGER, *FLOATS, T.DECIMAL, T.BIGDECIMAL) for t in typed):
+        if any(t.is_type(*FLOATS) for t in typed):
+            return exp.DataType.build("DOUBLE")
+        return exp.DataType.build("DECIMAL")
+    return typed[0]
 
 
 def is_integer(node: exp.Expression) -> bool:

@@ -8,6 +8,7 @@ real driver and compares what the driver returns with DuckDB reading the raw tab
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import uuid
 from collections.abc import Iterator, Sequence
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import LENS_DIR, RunningServer, start_server, stop_server
+from tests.postgres_oracle.conftest import ORACLE_DB, oracle_server  # noqa: F401  (the corpus's loader)
 
 SLOW_QUERY = "SELECT count(*) FROM order_placed, generate_series(1, 1000000) AS g(i) WHERE order_value * i < 0"
 
@@ -53,6 +55,8 @@ def canon(value: object) -> object:
     datetimes in UTC, tuples as lists, NaN as a string."""
     if isinstance(value, uuid.UUID):
         return str(value)
+    if isinstance(value, dict):  # a json column the driver decoded
+        return json.dumps(value, separators=(",", ":"))
     if isinstance(value, memoryview | bytearray):
         return bytes(value)
     if isinstance(value, dt.datetime) and value.tzinfo is not None:
@@ -156,3 +160,88 @@ def tls_server(demo_file: Path, tls_files: dict[str, Path]) -> Iterator[RunningS
 def limits_server(demo_file: Path) -> Iterator[RunningServer]:
     yield from _extra_server(demo_file, "--max-connections", "3", "--idle-session-timeout", "1",
                              "--max-message-size", "1048576")
+
+
+# -- PostgreSQL with the same rows: what each client gets from the real thing ------------------------------
+
+
+def lens_yaml() -> dict:
+    """The seed lens as written (parsed here, not by the project's loader): ground truth for keys."""
+    import yaml
+
+    return yaml.safe_load(next(LENS_DIR.glob("*.yml")).read_text())
+
+
+def lens_foreign_keys() -> set[tuple[str, str, str, str]]:
+    """(referencing table, column, referenced table, column) for every relationship of the lens YAML, as
+    docs/catalog.md documents them: a ``1:N`` declared on A (A.f → B.g) is a key on B(g) referencing A(f);
+    ``N:1`` and ``1:1`` are a key on A(f) referencing B(g)."""
+    out = set()
+    for entity in lens_yaml()["entities"]:
+        for rel in entity.get("relationships") or []:
+            target = rel["target"]
+            if str(rel["type"]) == "1:N":
+                out.add((target["name"], target["field"], entity["name"], rel["field"]))
+            else:  # 1:1 (YAML 1.1 reads an unquoted 1:1 as the sexagesimal 61) and N:1
+                out.add((entity["name"], rel["field"], target["name"], target["field"]))
+    return out
+
+
+def lens_primary_keys() -> dict[str, list[str]]:
+    return {e["name"]: [f["name"] for f in e.get("fields") or [] if f.get("primary")] for e in lens_yaml()["entities"]}
+
+
+def lens_measures() -> dict[str, set[str]]:
+    return {e["name"]: {m["name"] for m in e.get("measures") or []} for e in lens_yaml()["entities"]}
+
+
+@pytest.fixture(scope="session")
+def oracle_keys(oracle_server):  # noqa: ANN001, F811
+    """The oracle PostgreSQL with what the lens says about its tables beyond their rows, so clients'
+    introspection can be compared: descriptions as comments, and the foreign keys PostgreSQL can hold (the
+    referenced column is the referenced table's primary key; ``NOT VALID``: the rows are the lens's, not
+    checked). The others (order_id → ref_order_id, not unique) exist only in the lens; tests check them
+    against ``lens_foreign_keys``."""
+    import psycopg
+
+    primary = lens_primary_keys()
+    with psycopg.connect(oracle_server.dsn(ORACLE_DB), autocommit=True) as c:
+        for entity in lens_yaml()["entities"]:
+            if entity.get("description"):
+                c.execute(f'COMMENT ON TABLE "{entity["name"]}" IS {_quote(entity["description"])}')
+            for member in (entity.get("fields") or []) + (entity.get("dimensions") or []):
+                if member.get("description") and not member.get("hidden"):
+                    c.execute(f'COMMENT ON COLUMN "{entity["name"]}"."{member["name"]}" IS {_quote(member["description"])}')
+        for src, col, dst, dst_col in sorted(lens_foreign_keys()):
+            if primary.get(dst) != [dst_col]:
+                continue
+            name = f"{src}_{col}_fkey"
+            exists = c.execute("SELECT 1 FROM pg_constraint WHERE conname = %s", (name,)).fetchone()
+            if not exists:
+                c.execute(f'ALTER TABLE "{src}" ADD CONSTRAINT "{name}" FOREIGN KEY ("{col}") '
+                          f'REFERENCES "{dst}" ("{dst_col}") NOT VALID')
+    return oracle_server
+
+
+def _quote(text: str) -> str:
+    return "'" + str(text).replace("'", "''") + "'"
+
+
+SYSTEM_ROW_TYPES_SQL = """
+    SELECT t.typname::text FROM pg_type t JOIN pg_class c ON c.oid = t.typrelid
+      JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE t.typtype = 'c' AND n.nspname IN ('pg_catalog', 'information_schema')
+    UNION
+    SELECT a.typname::text FROM pg_type a JOIN pg_type t ON t.oid = a.typelem JOIN pg_class c ON c.oid = t.typrelid
+      JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE t.typtype = 'c' AND n.nspname IN ('pg_catalog', 'information_schema')"""
+
+
+@pytest.fixture(scope="session")
+def system_row_types(oracle_server) -> frozenset[str]:  # noqa: ANN001, F811
+    """Names of the row types of PostgreSQL's own catalog relations and their arrays (``_pg_class``): the
+    built-in catalog leaves them out (proxy/catalog/builtin/dump_builtin.py), with what takes them."""
+    import psycopg
+
+    with psycopg.connect(oracle_server.dsn(ORACLE_DB), autocommit=True) as c:
+        return frozenset(r[0] for r in c.execute(SYSTEM_ROW_TYPES_SQL).fetchall())

@@ -35,6 +35,11 @@ def entity_columns(proxy: RunningServer, entity: str) -> list[tuple[str, str]]:
 
 
 def load_oracle(pg: PostgresServer, proxy: RunningServer, demo_file: Path, work: Path) -> None:
+    """Once per PostgreSQL server: ``oracle_server`` is also used by tests/clients and tests/proxy/catalog,
+    whose conftests hold their own definitions of it (so each runs it), and the later ones find it loaded."""
+    with psycopg.connect(pg.dsn(), autocommit=True) as c:
+        if c.execute("SELECT 1 FROM pg_database WHERE datname = %s", (ORACLE_DB,)).fetchone():
+            return
     lens = yaml.safe_load(next(LENS_DIR.glob("*.yml")).read_text())
     dialect = lens.get("dialect", "trino")
     pg.createdb(ORACLE_DB)

@@ -180,8 +180,8 @@ def _prefixed(entity: str, row: dict) -> dict:
     return {**{f"{entity}.{k}": v for k, v in row.items()}, f"{entity}.__row": row}
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(
+# what a random query is made of: a dataset, dimensions, measures, a filter, extra entities, a FROM order
+QUERY_PARTS = dict(
     k=st.integers(0, DATASETS - 1),
     grain=st.lists(st.sampled_from(sorted(DIMENSIONS)), max_size=2, unique=True),
     measures=st.lists(st.sampled_from(sorted(MEASURES)), min_size=1, max_size=3, unique=True),
@@ -189,12 +189,20 @@ def _prefixed(entity: str, row: dict) -> dict:
     extra=st.lists(st.sampled_from(["customers", "orders", "returns", "shipments"]), max_size=2, unique=True),
     shuffle=st.randoms(use_true_random=False),
 )
-def test_measures_never_depend_on_joined_entities(datasets, k, grain, measures, filter_sql, extra, shuffle):
-    server, data = datasets
+
+
+def _entities(grain: list[str], measures: list[str], filter_sql: str, extra: list[str]) -> list[str]:
     entities = {DIMENSIONS[g][0] for g in grain} | {MEASURES[m][0] for m in measures} | set(extra)
     if FILTERS[filter_sql]:
         entities |= FILTERS[filter_sql][0]
-    order = sorted(entities)
+    return sorted(entities)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(**QUERY_PARTS)
+def test_measures_never_depend_on_joined_entities(datasets, k, grain, measures, filter_sql, extra, shuffle):
+    server, data = datasets
+    order = _entities(grain, measures, filter_sql, extra)
     shuffle.shuffle(order)
     sql = _query(grain, measures, filter_sql, order)
     with psycopg.connect(server.dsn(dbname=f"shop_{k}"), autocommit=True) as conn:
@@ -207,20 +215,10 @@ def test_measures_never_depend_on_joined_entities(datasets, k, grain, measures, 
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(
-    k=st.integers(0, DATASETS - 1),
-    grain=st.lists(st.sampled_from(sorted(DIMENSIONS)), max_size=2, unique=True),
-    measures=st.lists(st.sampled_from(sorted(MEASURES)), min_size=1, max_size=3, unique=True),
-    filter_sql=st.sampled_from(sorted(FILTERS)),
-    extra=st.lists(st.sampled_from(["customers", "orders", "returns", "shipments"]), max_size=2, unique=True),
-    shuffle=st.randoms(use_true_random=False),
-)
+@given(**QUERY_PARTS)
 def test_join_tree_does_not_depend_on_from_order_with_cycles(datasets, k, grain, measures, filter_sql, extra, shuffle):
     server, _ = datasets
-    entities = {DIMENSIONS[g][0] for g in grain} | {MEASURES[m][0] for m in measures} | set(extra)
-    if FILTERS[filter_sql]:
-        entities |= FILTERS[filter_sql][0]
-    first, second = sorted(entities), sorted(entities)
+    first, second = _entities(grain, measures, filter_sql, extra), _entities(grain, measures, filter_sql, extra)
     shuffle.shuffle(first)
     shuffle.shuffle(second)
     with psycopg.connect(server.dsn(dbname=f"shop_cycle_{k}"), autocommit=True) as conn:

@@ -19,7 +19,8 @@ CONTEXT = CatalogContext(LENS.name, "analyst", 4242, SessionSettings(), "16.4")
 def run(sql: str, params: list | None = None) -> list[tuple]:
     cursor = CATALOG.cursor()
     try:
-        return [tuple(r.values()) for r in cursor.execute(parse_query(sql), params, CONTEXT).read_all().to_pylist()]
+        table = cursor.execute(parse_query(sql), params, CONTEXT).read_all()
+        return list(zip(*(c.to_pylist() for c in table.columns), strict=True))
     finally:
         cursor.close()
 
