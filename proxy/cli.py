@@ -28,11 +28,16 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command")
 
     serve = sub.add_parser("serve", help="serve lenses as Postgres databases")
-    serve.add_argument("--lens", action="append", required=True, help="lens directory or YAML file (repeatable)")
+    serve.add_argument("--config", metavar="FILE",
+                       help="lens-proxy.yaml: backends and the lens each serves (instead of --lens/--duckdb/--iceberg)")
+    serve.add_argument("--lens", action="append", default=[], help="lens directory or YAML file (repeatable)")
     serve.add_argument("--duckdb", action="append", default=[], metavar="FILE[=CATALOG]",
                        help="DuckDB file to attach read-only; catalog name defaults to the file stem (repeatable)")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=5433)
+    serve.add_argument("--iceberg", action="append", default=[], metavar="WAREHOUSE[=CATALOG]",
+                       help="Iceberg warehouse (written by `generate --format iceberg`) served by embedded DuckDB "
+                            "under CATALOG (default icebase) (repeatable)")
+    serve.add_argument("--host", default=None, help="default 127.0.0.1 (or the config's server.host)")
+    serve.add_argument("--port", type=int, default=None, help="default 5433 (or the config's server.port)")
     serve.add_argument("--max-connections", type=int, default=100)
     serve.add_argument("--threads", type=int, default=None, help="DuckDB worker threads (default: all cores)")
     serve.add_argument("--log-level", default="INFO")
@@ -67,14 +72,27 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("paths", nargs="+")
     validate.set_defaults(func=_validate)
 
+    check = sub.add_parser("check", help="connect to every configured backend and verify that every table and "
+                                          "column the lenses use exists; non-zero exit on any problem")
+    check.add_argument("--config", required=True, metavar="FILE")
+    check.set_defaults(func=_check)
+
     compile_ = sub.add_parser("compile", help="print the backend SQL for a query, without a server")
     compile_.add_argument("--lens", required=True)
+    compile_.add_argument("--dialect", default="duckdb", choices=("duckdb", "postgres", "spark", "trino"),
+                          help="the backend dialect to render (default duckdb)")
     compile_.add_argument("sql")
     compile_.set_defaults(func=_compile)
 
     gen = sub.add_parser("generate", help="generate a lens's demo data")
     gen.add_argument("lens_name", help="which demo dataset (customer_360)")
-    gen.add_argument("--out", required=True)
+    gen.add_argument("--format", default="duckdb", choices=("duckdb", "iceberg", "parquet", "postgres"),
+                     help="a DuckDB file (default), an Iceberg warehouse directory, Parquet files, or a PostgreSQL "
+                          "database (--out is then a DSN)")
+    gen.add_argument("--out", required=True, help="file, directory, or (postgres) a DSN")
+    gen.add_argument("--spark", metavar="URL",
+                     help="with --format parquet: register the tables in the Spark Connect server at URL "
+                          "(sc://host:15002), which must see --out at the same path")
     gen.add_argument("--customers", type=int, default=10_000)
     gen.add_argument("--seed", type=int, default=42)
     gen.add_argument("--end-date", type=dt.date.fromisoformat, default=None, help="YYYY-MM-DD (default: today)")
@@ -92,6 +110,16 @@ def _attachments(specs: list[str]):
     return out
 
 
+def _iceberg_sources(specs: list[str]):
+    from proxy.backends.iceberg import IcebergSource
+
+    out = []
+    for spec in specs:
+        path, _, catalog = spec.partition("=")
+        out.append(IcebergSource.from_warehouse(path, catalog or "icebase"))
+    return out
+
+
 def _load_all(paths: list[str]):
     lenses = {}
     for path in paths:
@@ -102,21 +130,54 @@ def _load_all(paths: list[str]):
     return lenses
 
 
-def _serve(args: argparse.Namespace) -> int:
+def _open_configured(args: argparse.Namespace):
+    """(lenses, backend or {lens: backend}, host, port) from --config or from the simple flags."""
+    from proxy.backends import open_backend
+    from proxy.config import load_config
+
+    if args.config:
+        if args.lens or args.duckdb or args.iceberg:
+            raise ValueError("--config names the lenses and backends: drop --lens/--duckdb/--iceberg")
+        config = load_config(args.config)
+        lenses = _load_all([str(lc.path) for lc in config.lenses])
+        by_path = {str(lc.path): lc.backend for lc in config.lenses}
+        opened = {}
+        try:
+            for name in dict.fromkeys(by_path.values()):
+                opened[name] = open_backend(config.backends[name])
+        except BaseException:
+            for backend in opened.values():
+                backend.close()
+            raise
+        backends = {lens.name: opened[by_path[str(lc.path)]] for lens, lc in zip(lenses.values(), config.lenses, strict=True)}
+        return lenses, backends, args.host or config.host, args.port if args.port is not None else config.port
+    if not args.lens:
+        raise ValueError("nothing to serve: give --config FILE, or --lens DIR with --duckdb FILE / --iceberg DIR")
     from proxy.backends.duck import DuckBackend
+
+    lenses = _load_all(args.lens)
+    backend = DuckBackend(_attachments(args.duckdb), iceberg=_iceberg_sources(args.iceberg), threads=args.threads)
+    return lenses, backend, args.host or "127.0.0.1", args.port if args.port is not None else 5433
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from proxy.config import ConfigError
+    from proxy.errors import SqlError
     from proxy.server import LensProxyServer
 
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        lenses = _load_all(args.lens)
-    except LensValidationError as e:
+        lenses, backend, host, port = _open_configured(args)
+    except (LensValidationError, ConfigError) as e:
         print(e, file=sys.stderr)
         return 1
-    try:
-        backend = DuckBackend(_attachments(args.duckdb), threads=args.threads)
-    except FileNotFoundError as e:
-        print(f"lens-proxy: {e}", file=sys.stderr)
+    except (OSError, ValueError, SqlError) as e:
+        print(f"lens-proxy: {getattr(e, 'message', e)}", file=sys.stderr)
         return 1
+    except Exception as e:  # an engine's own error while opening a backend: say it, no traceback
+        print(f"lens-proxy: cannot open the backend: {type(e).__name__}: {e}", file=sys.stderr)
+        return 1
+    backends = set(backend.values()) if isinstance(backend, dict) else {backend}
 
     try:
         server_options = _server_options(args)
@@ -126,10 +187,10 @@ def _serve(args: argparse.Namespace) -> int:
 
     async def run() -> None:
         server = LensProxyServer(
-            lenses, backend, host=args.host, port=args.port, max_connections=args.max_connections, **server_options
+            lenses, backend, host=host, port=port, max_connections=args.max_connections, **server_options
         )
         await server.start()
-        print(f"lens-proxy: serving {', '.join(lenses)} on {args.host}:{server.port}", flush=True)
+        print(f"lens-proxy: serving {', '.join(lenses)} on {host}:{server.port}", flush=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -142,7 +203,8 @@ def _serve(args: argparse.Namespace) -> int:
         await asyncio.gather(serving, return_exceptions=True)
 
     asyncio.run(run())
-    backend.close()
+    for b in backends:
+        b.close()
     return 0
 
 
@@ -239,7 +301,8 @@ def _compile(args: argparse.Namespace) -> int:
                 print(f"-- {statement.kind.value}: not a query")
                 continue
             tree = rewrite(statement.ast, lens)
-            print(sqlglot.transpile(render(tree, "duckdb"), read="duckdb", write="duckdb", pretty=True)[0] + ";")
+            dialect = args.dialect
+            print(sqlglot.transpile(render(tree, dialect), read=dialect, write=dialect, pretty=True)[0] + ";")
     except SqlError as e:
         print(f"ERROR: {e.message} (SQLSTATE {e.sqlstate})" + (f"\nHINT: {e.hint}" if e.hint else ""), file=sys.stderr)
         return 1
@@ -253,15 +316,37 @@ def _generate(args: argparse.Namespace) -> int:
     if generator is None:
         print(f"lens-proxy: no demo data generator for {args.lens_name!r}; have {', '.join(GENERATORS)}", file=sys.stderr)
         return 2
+    from proxy.generate.formats import write
+
     started = time.perf_counter()
-    counts = generator(
-        args.out, customers=args.customers, seed=args.seed, end_date=args.end_date,
-        progress=lambda msg: print(f"  {msg}", flush=True),
-    )
+    try:
+        counts = write(
+            generator, args.format, args.out, customers=args.customers, seed=args.seed, end_date=args.end_date,
+            progress=lambda msg: print(f"  {msg}", flush=True),
+        )
+    except (OSError, ValueError) as e:
+        print(f"lens-proxy: {e}", file=sys.stderr)
+        return 1
+    if args.spark:
+        from proxy.generate.formats import register_spark
+
+        if args.format != "parquet":
+            print("lens-proxy: --spark registers Parquet tables: use it with --format parquet", file=sys.stderr)
+            return 2
+        print(f"registered in Spark: {', '.join(register_spark(Path(args.out), args.spark))}")
     elapsed = time.perf_counter() - started
     summary = ", ".join(f"{name}: {n:,} rows" for name, n in counts.items())
-    print(f"wrote {args.out} in {elapsed:.1f}s ({summary})")
+    where = "the PostgreSQL database" if args.format == "postgres" else args.out
+    print(f"wrote {where} ({args.format}) in {elapsed:.1f}s ({summary})")
     return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from proxy.check import check_config
+
+    ok, report = check_config(args.config)
+    print(report)
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
-from proxy.backends.duck import next_batch
+from proxy.backends.base import next_batch
 from proxy.errors import FeatureNotSupported, SqlError
 from proxy.portals import Portal, PreparedStatement, row_description
 from proxy.router import Kind, Statement

@@ -82,7 +82,7 @@ class LensProxyServer:
     def __init__(
         self,
         lenses: dict[str, Lens],
-        backend: Any,
+        backend: Any,  # proxy.backends.base.Backend, or {lens name: Backend}
         *,
         host: str = "127.0.0.1",
         port: int = 5433,
@@ -105,12 +105,14 @@ class LensProxyServer:
         self.idle_session_timeout = idle_session_timeout
         self.authentication_timeout = authentication_timeout
         self._pool = ThreadPoolExecutor(max_workers=worker_threads, thread_name_prefix="lens-query")
+        # one backend for every lens, or a backend per lens name (lens-proxy.yaml)
+        backends = dict(backend) if isinstance(backend, dict) else {name: backend for name in lenses}
         self.context = ServerContext(
             lenses=lenses,
-            backend=backend,
+            backends=backends,
             run_blocking=self._run_blocking,
-            engine_settings=getattr(backend, "setting_names", frozenset()),
-            catalog=Catalog(lenses, backend=backend),
+            engine_settings=frozenset().union(*(getattr(b, "setting_names", frozenset()) for b in backends.values())),
+            catalog=Catalog(lenses, backend=backends),
             auth_method=auth_method,
             users=users or {},
             audit=AuditLog(audit_log) if audit_log else None,

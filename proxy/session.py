@@ -36,7 +36,7 @@ from sqlglot import exp
 from proxy import pgfunctions
 from proxy.audit import AuditLog, sql_hash
 from proxy.auth import Authenticator
-from proxy.backends.duck import next_batch
+from proxy.backends.base import next_batch
 from proxy.catalog import CatalogContext
 from proxy.catalog.result_types import conform
 from proxy.commands import SessionCommands
@@ -65,7 +65,6 @@ from rewriter.cache import Compiled, RewriteCache
 from rewriter.lens import Lens
 from rewriter.policy import Access, Identity, NoAccess, lens_view, resolve_access
 from rewriter.postgres import result_types
-from rewriter.render import render
 from rewriter.rewrite import rewrite
 
 log = logging.getLogger("lens_proxy.session")
@@ -98,10 +97,10 @@ _TRANSITIONS = {
 
 @dataclass
 class ServerContext:
-    """What every session shares: the served lenses, the backend, the thread pool, the running sessions."""
+    """What every session shares: the served lenses, each lens's backend, the thread pool, the running sessions."""
 
     lenses: dict[str, Lens]
-    backend: Any
+    backends: dict[str, Any]  # lens name -> proxy.backends.base.Backend
     run_blocking: Callable[..., Any]  # (fn, *args) -> concurrent.futures.Future, run in the server's thread pool
     catalog: Any = None  # proxy.catalog.Catalog
     sessions: dict[int, Session] = field(default_factory=dict)
@@ -151,9 +150,14 @@ class Session(CursorCommands, SessionCommands):
         self.state = new
 
     @property
+    def backend(self) -> Any:
+        """The backend serving this session's lens (proxy.backends.base.Backend)."""
+        return self.server.backends[self.lens.name if self.lens is not None else self.database]
+
+    @property
     def cursor(self) -> Any:
         if self._cursor is None:
-            self._cursor = self.server.backend.cursor()
+            self._cursor = self.backend.cursor()
         return self._cursor
 
     async def _blocking(self, fn: Callable[..., T], *args: Any) -> T:
@@ -550,7 +554,7 @@ class Session(CursorCommands, SessionCommands):
         key = None
         if not _reads_session_values(statement.ast):
             key = (statement.text, self.lens.name, self.current_user, access.fingerprint, tuple(sorted(params.items())),
-                   self.server.backend.dialect)
+                   self.backend.name)
             hit = REWRITE_CACHE.get(key)
             if hit is not None:
                 return hit
@@ -562,7 +566,7 @@ class Session(CursorCommands, SessionCommands):
         tree = rewrite(tree, self.lens, params=params, notes=notes, notices=notices, schema=schema, access=access)
         declared = result_types(tree)
         tree = fix_pg_types(tree)  # after rewrite: result columns are already named from the client's SQL
-        result = Compiled(render(tree, self.server.backend.dialect), tuple(notes), tuple(notices), declared)
+        result = Compiled(self.backend.render(tree), tuple(notes), tuple(notices), declared)
         if key is not None:
             REWRITE_CACHE.put(key, result)
         return result
@@ -634,7 +638,7 @@ class Session(CursorCommands, SessionCommands):
         statement = portal.prepared.statement
         cursor = None
         if portal.name and portal.cursor is None:
-            portal.cursor = cursor = self.server.backend.cursor()
+            portal.cursor = cursor = self.backend.cursor()
         reader = await self._start_query(statement, portal.params, cursor)
         portal.schema = self._with_origins(statement, reader.schema)
         portal.reader = conform(reader, portal.schema)
@@ -724,7 +728,7 @@ class Session(CursorCommands, SessionCommands):
         """EXPLAIN: the joins the rewriter chose and the backend SQL, one row per line (as Postgres prints
         plans); EXPLAIN ANALYZE adds the backend's own plan with timings, and the rows and time end to end."""
         compiled = self.compiled(statement)
-        dialect = self.server.backend.dialect
+        dialect = self.backend.dialect
         lines = [f"-- {note}" for note in compiled.notes]
         restricted = not self.access().unrestricted
         if restricted:  # the engine SQL would name what the policy hides (columns, filters, masks)
@@ -738,12 +742,9 @@ class Session(CursorCommands, SessionCommands):
             while (batch := await self._guarded(next_batch, reader)) is not None:
                 rows += batch.num_rows
             elapsed = (time.perf_counter() - started) * 1000
-            if not restricted:
-                plan = await self._guarded(self.cursor.execute, f"EXPLAIN ANALYZE {compiled.sql}", None)
+            if not restricted and self.backend.capabilities.explain_analyze:
                 lines += ["", f"-- {dialect} plan:"]
-                while (batch := await self._guarded(next_batch, plan)) is not None:
-                    for value in batch.column(batch.num_columns - 1).to_pylist():
-                        lines += str(value).rstrip("\n").split("\n")
+                lines += await self._guarded(self.cursor.explain_analyze, compiled.sql)
             lines += ["", f"Execution: {rows} rows in {elapsed:.3f} ms"]
         self._send_rows(["QUERY PLAN"], [[line] for line in lines], "EXPLAIN", describe)
 

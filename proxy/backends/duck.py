@@ -1,31 +1,41 @@
-"""Embedded DuckDB: the default backend.
+"""Embedded DuckDB: the default backend, over DuckDB files and over an Iceberg lakehouse.
 
 One read-only, locked-down connection per server; each client session gets its own cursor on it, so
 sessions run queries concurrently (DuckDB releases the GIL while it works) and one session's
 ``interrupt()`` touches no other. Every call into DuckDB, including pulling the next Arrow batch of a
 running query, happens off the event loop (the session runs ``Cursor`` methods in a thread pool).
 
-Lock-down, in this order: attach the data read-only, disable external access (no file, network or extension loading from SQL), then lock the
-configuration so no statement can undo any of it. Clients never send SQL text here anyway: the proxy
-only executes queries it generated from a checked AST.
+Lock-down, in this order: attach the data read-only (DuckDB files; Iceberg tables as views over their
+snapshot's Parquet files), allow exactly the Iceberg data files and nothing else (``allowed_paths`` with external access disabled: no other file,
+no network, no extension loading from SQL), then lock the configuration so no statement can undo any of it.
+Clients never send SQL text here anyway: the proxy only executes queries it generated from a checked AST.
+
+Iceberg tables are served as of the snapshot current when the server started (restart to pick up new
+commits).
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+from sqlglot import exp
 
+from proxy.backends.base import Capabilities, TableMap, empty_reader, table_parts
+from proxy.backends.iceberg import IcebergSource, IcebergTable, tables
 from proxy.wire.params import TypedText
 from rewriter.errors import SqlError
+from rewriter.render import render
 
 DIALECT = "duckdb"
 BATCH_ROWS = 16_384
+log = logging.getLogger("lens_proxy.backends.duck")
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,24 +48,82 @@ class Attachment:
 
 class DuckBackend:
     dialect = DIALECT
+    capabilities = Capabilities(explain_analyze=True, parameters=True, cancel="DuckDB interrupt()")
 
-    def __init__(self, attachments: Sequence[Attachment] = (), *, threads: int | None = None) -> None:
+    def __init__(
+        self,
+        attachments: Sequence[Attachment] = (),
+        *,
+        iceberg: Sequence[IcebergSource] = (),
+        threads: int | None = None,
+        tables: TableMap | None = None,
+        name: str = "duckdb",
+    ) -> None:
+        self.name = name
+        self._tables = tables or TableMap()
         self._con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False})
         for a in attachments:
             if not a.path.exists():
                 raise FileNotFoundError(f"DuckDB file not found: {a.path}")
             self._con.execute(f"ATTACH '{_sql_string(str(a.path))}' AS {_ident(a.catalog)} (READ_ONLY)")
+        readable: list[str] = []
+        for source in iceberg:
+            readable += self._attach_iceberg(source)
         if threads:
             self._con.execute(f"SET threads = {int(threads)}")
         self.setting_names = frozenset(
             row[0].lower() for row in self._con.execute("SELECT name FROM duckdb_settings()").fetchall()
         )
         self._con.execute("SET autoload_known_extensions = false")
+        if readable:
+            self._con.execute("SET allowed_paths = ?", [readable])
         self._con.execute("SET enable_external_access = false")
         self._con.execute("SET lock_configuration = true")
 
+    def _attach_iceberg(self, source: IcebergSource) -> list[str]:
+        """Views ``catalog.namespace.table`` over each Iceberg table's current data files; their paths."""
+        self._con.execute(f"ATTACH ':memory:' AS {_ident(source.catalog)}")
+        files: list[str] = []
+        namespaces: set[str] = set()
+        for table in tables(source):
+            if table.namespace not in namespaces:
+                self._con.execute(f"CREATE SCHEMA IF NOT EXISTS {_ident(source.catalog)}.{_ident(table.namespace)}")
+                namespaces.add(table.namespace)
+            name = f"{_ident(source.catalog)}.{_ident(table.namespace)}.{_ident(table.name)}"
+            self._con.execute(f"CREATE VIEW {name} AS {self._iceberg_select(table)}")
+            files += table.files
+            log.info("iceberg %s: %d data files (snapshot %s)", name, len(table.files), table.snapshot_id)
+        return files
+
+    def _iceberg_select(self, table: IcebergTable) -> str:
+        types = self._con.from_arrow(table.schema.empty_table()).dtypes
+        if not table.files:  # an empty table: typed columns, no rows
+            columns = ", ".join(f"NULL::{t} AS {_ident(f.name)}" for f, t in zip(table.schema, types, strict=True))
+            return f"SELECT {columns} WHERE false"
+        entries = ", ".join(
+            f"{fid}: {{name: '{_sql_string(f.name)}', type: '{t}', default_value: NULL}}"
+            for fid, f, t in zip(table.field_ids, table.schema, types, strict=True)
+        )
+        paths = ", ".join(f"'{_sql_string(p)}'" for p in table.files)
+        return f"SELECT * FROM read_parquet([{paths}], schema = MAP {{{entries}}})"
+
+    def render(self, tree: exp.Expression) -> str:
+        return render(self._tables.apply(tree), DIALECT)
+
     def cursor(self) -> Cursor:
         return Cursor(self._con.cursor())
+
+    def describe_table(self, table: exp.Table) -> pa.Schema | None:
+        name = ".".join(_ident(p) for p in self._tables.target(table_parts(table)))
+        cur = self._con.cursor()
+        try:
+            return cur.sql(f"SELECT * FROM {name} LIMIT 0").to_arrow_table().schema
+        except duckdb.CatalogException:
+            return None
+        except duckdb.Error as e:
+            raise translate_error(e) from None
+        finally:
+            cur.close()
 
     def close(self) -> None:
         self._con.close()
@@ -69,13 +137,24 @@ class Cursor:
         self._lock = threading.Lock()
 
     def execute(self, sql: str, params: Sequence[object] | None = None) -> pa.RecordBatchReader:
-        try:
-            rel = self._cur.sql(sql, params=[_engine_value(p) for p in params] if params else None)
-            if rel is None:  # not a query: nothing to stream
-                return pa.RecordBatchReader.from_batches(pa.schema([]), [])
-            return rel.to_arrow_reader(BATCH_ROWS)
-        except duckdb.Error as e:
-            raise translate_error(e) from None
+        # one call at a time: after a timeout the interrupted call may still be unwinding in its thread
+        with self._lock:
+            try:
+                rel = self._cur.sql(sql, params=[_engine_value(p) for p in params] if params else None)
+                if rel is None:  # not a query: nothing to stream
+                    return empty_reader()
+                reader = rel.to_arrow_reader(BATCH_ROWS)
+            except duckdb.Error as e:
+                raise translate_error(e) from None
+        return pa.RecordBatchReader.from_batches(reader.schema, _translated(reader))
+
+    def explain_analyze(self, sql: str) -> list[str]:
+        with self._lock:
+            try:
+                rows = self._cur.sql(f"EXPLAIN ANALYZE {sql}").fetchall()
+            except duckdb.Error as e:
+                raise translate_error(e) from None
+        return [line for row in rows for line in str(row[-1]).rstrip("\n").split("\n")]
 
     def interrupt(self) -> None:
         self._cur.interrupt()
@@ -87,6 +166,22 @@ class Cursor:
             pass
 
 
+def _translated(reader: pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:
+    """DuckDB's stream with its errors as SqlErrors (the seam's contract), batch by batch."""
+    try:
+        while True:
+            try:
+                yield reader.read_next_batch()
+            except StopIteration:
+                return
+            except duckdb.Error as e:
+                raise translate_error(e) from None
+            except (pa.ArrowInvalid, OSError) as e:  # DuckDB errors (an interrupt: OSError) through the Arrow stream
+                raise _from_message(str(e)) from None
+    finally:
+        reader.close()
+
+
 def _engine_value(value: object) -> object:
     """A parameter for DuckDB: a value Python cannot hold (``infinity``, year 10000) goes as typed text."""
     if isinstance(value, TypedText):
@@ -94,18 +189,6 @@ def _engine_value(value: object) -> object:
 
         return Value(value.text, duckdb.sqltype(value.type_name))
     return value
-
-
-def next_batch(reader: pa.RecordBatchReader) -> pa.RecordBatch | None:
-    """The next batch of a running query, or None at the end; DuckDB errors become SqlErrors."""
-    try:
-        return reader.read_next_batch()
-    except StopIteration:
-        return None
-    except duckdb.Error as e:
-        raise translate_error(e) from None
-    except (pa.ArrowInvalid, OSError) as e:  # DuckDB errors (an interrupt: OSError) through the Arrow stream
-        raise _from_message(str(e)) from None
 
 
 # DuckDB exception class -> SQLSTATE. Messages keep DuckDB's text minus its "X Error: " prefix.

@@ -364,17 +364,20 @@ class CatalogCursor:
 __all__ = ["Catalog", "CatalogContext", "CatalogCursor", "SESSION_RELATIONS"]
 
 
-def _describer(backend: Any) -> DescribeEntity:
-    """Entity columns as queries really return them: each entity's members, ``LIMIT 0``, on the backend."""
+def _describer(backends: Any) -> DescribeEntity:
+    """Entity columns as queries really return them: each entity's members, ``LIMIT 0``, on the lens's
+    backend (``backends``: one backend, or a mapping of lens name to backend)."""
     import sqlglot
 
-    from rewriter.render import render
     from rewriter.rewrite import rewrite
 
     def describe(lens: Lens, entity: Entity) -> pa.Schema | None:
         fields: list[pa.Field] = []
         members = [m for m in entity.members if not m.hidden]
         groups = [[m for m in members if m.kind != "measure"], [m for m in members if m.kind == "measure"]]
+        backend = backends.get(lens.name) if isinstance(backends, dict) else backends
+        if backend is None:
+            return None
         try:
             cursor = backend.cursor()
             for group in groups:
@@ -383,7 +386,7 @@ def _describer(backend: Any) -> DescribeEntity:
                 names = ", ".join('"' + m.name.replace('"', '""') + '"' for m in group)
                 quoted = '"' + entity.name.replace('"', '""') + '"'
                 query = sqlglot.parse_one(f"SELECT {names} FROM {quoted} LIMIT 0", read="postgres")
-                sql = render(rewrite(query, lens), backend.dialect)
+                sql = backend.render(rewrite(query, lens))
                 fields.extend(cursor.execute(sql).schema)
             cursor.close() if hasattr(cursor, "close") else None
         except Exception:  # the lens's declared types are the fallback

@@ -17,11 +17,15 @@ from collections.abc import Callable
 from sqlglot import exp
 
 from rewriter.render import duckdb as _duckdb
+from rewriter.render import postgres as _postgres
+from rewriter.render import spark as _spark
 
 Renderer = Callable[[exp.Expression], str]
 
 RENDERERS: dict[str, Renderer] = {
     "duckdb": _duckdb.render,
+    "postgres": _postgres.render,
+    "spark": _spark.render,
 }
 
 
