@@ -88,7 +88,7 @@ class CursorCommands:
         at = max(i for i, w in enumerate(upper) if w == "STDOUT")
         opts = parse_copy_options(words[at + 1 :])
         portal = Portal("", PreparedStatement("", dataclasses.replace(statement, kind=Kind.QUERY), []), params, ())
-        await self._open(portal)
+        await self._open(portal, first=False)
         assert portal.schema is not None and portal.reader is not None
         self.out.write(m.copy_out_response(0, [0] * len(portal.schema)))
         if opts.header:

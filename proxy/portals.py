@@ -18,6 +18,9 @@ class PreparedStatement:
     name: str
     statement: Statement
     param_types: list[int]
+    # the engine's result schema -> the schema clients see (origins added): known after the first run, it
+    # lets every later run read its first rows in the same trip to the engine as the execution
+    schemas: dict[pa.Schema, pa.Schema] = field(default_factory=dict)
 
 
 @dataclass
@@ -35,6 +38,8 @@ class Portal:
     holdable: bool = False  # DECLARE ... WITH HOLD: survives the end of the transaction
     declared: bool = False  # created by DECLARE (a cursor), not by Bind
     in_memory: bool = False  # the result was computed here (constants): no need for the worker pool
+    exhausted: bool = False  # the reader has nothing beyond ``pending``
+    plan: Any = None  # the proxy.plans.Plan a simple query runs (shape-matched: no parse, no rewrite)
 
 
 @dataclass

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import dataclasses
 import enum
 import logging
@@ -50,7 +51,8 @@ from proxy.errors import (
     SqlError,
     internal_error,
 )
-from proxy.pgtypes_sql import count_params, fix_pg_types, infer_param_types, param_number
+from proxy.pgtypes_sql import fix_pg_types, infer_param_types, param_number
+from proxy.plans import Plan, PlanCache, cost_update, parameterize, shape_of
 from proxy.portals import Portal, PreparedStatement, _Transaction, row_description
 from proxy.result_types import declare, declared_reader
 from proxy.router import Kind, Statement, split, statement_error
@@ -59,6 +61,7 @@ from proxy.wire import messages as m
 from proxy.wire import types as pgtypes
 from proxy.wire.encode import encode_batch_text
 from proxy.wire.encode_binary import column_formats, encode_batch
+from proxy.wire.encode_small import SMALL_ROWS, encode_small, formatters
 from proxy.wire.framing import MalformedMessage
 from proxy.wire.params import TypedText, decode_param
 from rewriter.cache import Compiled, RewriteCache
@@ -69,6 +72,7 @@ from rewriter.rewrite import rewrite
 
 log = logging.getLogger("lens_proxy.session")
 REWRITE_CACHE = RewriteCache(maxsize=1024)
+MAX_PLANNED_SQL = 20_000  # longer texts are not worth a plan (and their shape key would be as long)
 T = TypeVar("T")
 
 
@@ -113,6 +117,7 @@ class ServerContext:
     access_cache: dict[tuple[str, Identity], Access] = field(default_factory=dict)  # (lens, identity) -> Access
     audit: AuditLog | None = None  # the query log (--audit-log), off by default
     view_cache: dict[tuple[str, str], Lens] = field(default_factory=dict)  # (lens, policy) -> lens as it shows
+    plans: PlanCache = field(default_factory=PlanCache)  # statement shapes -> compiled plans (proxy.plans)
 
 
 class Session(CursorCommands, SessionCommands):
@@ -410,46 +415,110 @@ class Session(CursorCommands, SessionCommands):
     # -- simple query ---------------------------------------------------------------------------------
 
     async def _simple_query(self, sql: str) -> None:
-        try:
-            statements = split(sql)
-        except SqlError as err:
-            self._send_error(err)
-            if self.tx.status == b"T":
-                self.tx.status = b"E"
-            self._ready()
-            return
-        for statement in statements:
+        planned = self._planned(sql)
+        if planned is not None:  # a statement of a known shape: no parse, no rewrite
+            statement, plan, values = planned
+            await self._simple_statement(statement, values, plan)
+        else:
             try:
-                await self._run_statement(statement, params=[], max_rows=0, describe=True, portal=None)
+                statements = split(sql)
             except SqlError as err:
-                self._send_error(statement_error(err, statement))
-                if err.severity == "FATAL":
-                    raise
+                self._send_error(err)
                 if self.tx.status == b"T":
                     self.tx.status = b"E"
-                break
+                self._ready()
+                return
+            for statement in statements:
+                if not await self._simple_statement(statement, [], None):
+                    break
         if self.tx.status == b"I":
             for name, portal in list(self.portals.items()):
                 if portal.declared and not portal.holdable:
                     self._drop_portal(name)
         self._ready()
 
+    async def _simple_statement(self, statement: Statement, params: list[Any], plan: Plan | None) -> bool:
+        """Run one statement of a Query message; False when it failed (the rest of the message is skipped)."""
+        try:
+            await self._run_statement(statement, params=params, max_rows=0, describe=True, portal=None, plan=plan)
+        except SqlError as err:
+            self._send_error(statement_error(err, statement))
+            if err.severity == "FATAL":
+                raise
+            if self.tx.status == b"T":
+                self.tx.status = b"E"
+            return False
+        return True
+
+    # -- plans ----------------------------------------------------------------------------------------
+
+    def _plan_key(self) -> tuple:
+        """What a compiled plan depends on besides the statement: lens, identity, policy, lens parameters,
+        backend (the rewrite cache's key without the text)."""
+        assert self.lens is not None
+        return (self.lens.name, self.current_user, self.access().fingerprint, tuple(sorted(self.lens_params().items())),
+                self.backend.name)
+
+    def _planned(self, sql: str) -> tuple[Statement, Plan, list[Any]] | None:
+        """The plan for a one-statement query message, made on first sight of its shape (``proxy.plans``);
+        None when the statement takes the general path (anything but a plain lens query or constant)."""
+        if self.lens is None or self.tx.status == b"E" or len(sql) > MAX_PLANNED_SQL:
+            return None
+        shape = shape_of(sql)
+        if shape is None:
+            return None
+        key = self._plan_key()
+        plan = self.server.plans.get(shape, key)
+        if plan is None:
+            try:
+                plan = self._make_plan(sql, shape, key)
+            except SqlError:
+                return None  # the general path reports it, with its position
+            if plan is None:
+                return None
+        return dataclasses.replace(plan.statement, text=sql), plan, plan.values(shape)
+
+    def _make_plan(self, sql: str, shape: Any, key: tuple) -> Plan | None:
+        statements = split(sql)
+        if len(statements) != 1 or statements[0].kind is not Kind.QUERY or statements[0].ast is None:
+            return None
+        statement = statements[0]
+        facts = statement_facts(statement.ast)
+        if facts.max_param or facts.session_values or facts.set_config:
+            return None
+        catalog = self.server.catalog
+        if catalog is not None and catalog.handles(statement.ast):
+            return None
+        constant = _constant_result(statement.ast)
+        fixed = tuple(range(len(shape.literals)))
+        if constant is not None:
+            plan = Plan(statement, (), constant=constant.read_next_batch())
+        else:
+            slots: tuple = ()
+            if self.backend.capabilities.parameters:
+                types = catalog.entity_types(self.lens) if catalog is not None else {}
+                template = parameterize(statement, shape, types)
+                statement, slots, fixed = template.statement, template.slots, template.fixed
+            plan = Plan(statement, slots, compiled=self._compile(statement))
+        self.server.plans.put(shape, key, fixed, plan)
+        return plan
+
     # -- statements -----------------------------------------------------------------------------------
 
     async def _run_statement(
         self, statement: Statement, *, params: list[Any], max_rows: int, describe: bool, portal: Portal | None,
-        formats: tuple[int, ...] = (),
+        formats: tuple[int, ...] = (), plan: Plan | None = None,
     ) -> None:
         audit = self.server.audit
         if audit is None or statement.kind is Kind.EMPTY:
             await self._run_one(statement, params=params, max_rows=max_rows, describe=describe, portal=portal,
-                                formats=formats)
+                                formats=formats, plan=plan)
             return
         started, sqlstate = time.perf_counter(), "00000"
         self._last_rows, self._last_sql = 0, None
         try:
             await self._run_one(statement, params=params, max_rows=max_rows, describe=describe, portal=portal,
-                                formats=formats)
+                                formats=formats, plan=plan)
         except SqlError as err:
             sqlstate = err.sqlstate
             raise
@@ -461,7 +530,7 @@ class Session(CursorCommands, SessionCommands):
 
     async def _run_one(
         self, statement: Statement, *, params: list[Any], max_rows: int, describe: bool, portal: Portal | None,
-        formats: tuple[int, ...] = (),
+        formats: tuple[int, ...] = (), plan: Plan | None = None,
     ) -> None:
         kind = statement.kind
         if kind is Kind.EMPTY:
@@ -472,7 +541,7 @@ class Session(CursorCommands, SessionCommands):
                 "current transaction is aborted, commands ignored until end of transaction block"
             )
         if kind is Kind.QUERY:
-            await self._run_query(statement, params, max_rows, describe, portal)
+            await self._run_query(statement, params, max_rows, describe, portal, plan)
         elif kind is Kind.EXPLAIN:
             self._close_shared_reader()
             await self._explain(statement, describe)
@@ -549,57 +618,90 @@ class Session(CursorCommands, SessionCommands):
         """The rewrite of ``statement``, from the LRU when the same text was rewritten for the same lens, user
         and lens parameters (queries reading per-session values are never cached)."""
         assert statement.ast is not None and self.lens is not None
-        params = self.lens_params()
-        access = self.access()
         key = None
-        if not _reads_session_values(statement.ast):
-            key = (statement.text, self.lens.name, self.current_user, access.fingerprint, tuple(sorted(params.items())),
-                   self.backend.name)
+        if not statement_facts(statement.ast).session_values:
+            key = (statement.text, *self._plan_key())
             hit = REWRITE_CACHE.get(key)
             if hit is not None:
                 return hit
+        result = self._compile(statement)
+        if key is not None:
+            REWRITE_CACHE.put(key, result)
+        return result
+
+    def _compile(self, statement: Statement) -> Compiled:
+        """Rewrite and render ``statement`` (no cache)."""
+        assert statement.ast is not None and self.lens is not None
         tree = pgfunctions.evaluate(statement.ast, self)
         notes: list[str] = []
         notices: list[tuple[str, str | None]] = []
         catalog = self.server.catalog
         schema = catalog.entity_types(self.lens) if catalog is not None else None
-        tree = rewrite(tree, self.lens, params=params, notes=notes, notices=notices, schema=schema, access=access)
+        tree = rewrite(tree, self.lens, params=self.lens_params(), notes=notes, notices=notices, schema=schema,
+                       access=self.access())
         declared = result_types(tree)
         tree = fix_pg_types(tree)  # after rewrite: result columns are already named from the client's SQL
-        result = Compiled(self.backend.render(tree), tuple(notes), tuple(notices), declared)
-        if key is not None:
-            REWRITE_CACHE.put(key, result)
-        return result
+        return Compiled(self.backend.render(tree), tuple(notes), tuple(notices), declared)
 
     async def _start_query(self, statement: Statement, params: list[Any], cursor: Any = None) -> pa.RecordBatchReader:
+        """Run a query to its reader (catalog, constant or engine), for callers that stream it themselves."""
+        prepared = await self._prepare_query(statement, params, None)
+        if isinstance(prepared, _Local):
+            return prepared.reader
+        reader, _, _, _ = await self._run_engine(prepared, cursor, first=False)
+        return reader
+
+    async def _prepare_query(self, statement: Statement, params: list[Any], plan: Plan | None) -> _Local | _Job:
+        """What running ``statement`` takes: a reader when the answer is computed here (catalog, constants),
+        else the engine job (compiled SQL, parameters, declared result types)."""
+        if plan is not None:
+            if plan.constant is not None:
+                return _Local(pa.RecordBatchReader.from_batches(plan.constant.schema, [plan.constant]), True)
+            assert plan.compiled is not None
+            return self._job(plan.compiled, params, plan, plan.schemas)
         assert statement.ast is not None
-        _check_parameter_numbers(statement)
-        if count_params(statement.ast) > len(params):
+        facts = statement_facts(statement.ast)
+        if facts.bad_param is not None:
+            raise facts.bad_param
+        if facts.max_param > len(params):
             raise SqlError(f"there is no parameter ${len(params) + 1}", sqlstate="42P02",
                            hint="parameters are bound with the extended query protocol (Parse/Bind)")
-        tree = self._set_config(statement.ast, params)
-        if tree is not statement.ast:
+        if facts.set_config:
+            tree = self._set_config(statement.ast, params)
             statement = dataclasses.replace(statement, ast=tree)
         catalog = self.server.catalog
         if catalog is not None and catalog.handles(statement.ast):
             values = [str(v) if isinstance(v, TypedText) else v for v in params]  # catalog values are plain
-            return await self._guarded(self.catalog_cursor.execute, statement.ast, values or None, self.catalog_context())
+            reader = await self._guarded(self.catalog_cursor.execute, statement.ast, values or None,
+                                         self.catalog_context())
+            return _Local(reader, False)
         constant = _constant_result(statement.ast)
         if constant is not None:  # `SELECT 1` health checks from pools: no engine round trip
-            return constant
-        compiled = self.compiled(statement)
+            return _Local(constant, True)
+        return self._job(self.compiled(statement), params, None, None)
+
+    def _job(self, compiled: Compiled, params: list[Any], plan: Plan | None, schemas: dict | None) -> _Job:
         if compiled.notices and self.settings.get("client_min_messages").lower() not in ("warning", "error"):
             for message, hint in compiled.notices:
                 self.out.write(m.notice_response(m.error_fields("NOTICE", "00000", message, None, hint)))
-        sql = compiled.sql
-        self._last_sql = sql
-        log.debug("backend SQL: %s", sql)
-        if cursor is not None:
-            return declared_reader(await self._guarded(cursor.execute, sql, params or None), compiled.result_types)
-        self._close_shared_reader()  # the engine cursor runs one result at a time
-        reader = declared_reader(await self._guarded(self.cursor.execute, sql, params or None), compiled.result_types)
-        self._shared_reader = reader
-        return reader
+        self._last_sql = compiled.sql
+        log.debug("backend SQL: %s", compiled.sql)
+        return _Job(compiled.sql, params, compiled.result_types, plan, schemas)
+
+    async def _run_engine(
+        self, job: _Job, cursor: Any, *, first: bool
+    ) -> tuple[pa.RecordBatchReader, pa.Schema | None, tuple[pa.RecordBatch | None, bool] | None, float]:
+        """One trip to the worker pool: execute, and (``first``) read the first batch and look past it, so
+        a small result is complete when this returns. ``cursor`` None: the session's shared cursor."""
+        if cursor is None:
+            self._close_shared_reader()  # the engine cursor runs one result at a time
+            cursor = self.cursor
+        reader, schema, head, seconds = await self._guarded(_execute, cursor, job, first)
+        if job.plan is not None:
+            cost_update(job.plan, seconds)
+        if cursor is self._cursor:
+            self._shared_reader = reader
+        return reader, schema, head, seconds
 
     def _close_shared_reader(self) -> None:
         if self._shared_reader is not None:
@@ -632,23 +734,43 @@ class Session(CursorCommands, SessionCommands):
     def _close_result(result: Any) -> None:
         if isinstance(result, pa.RecordBatchReader):
             result.close()
+        elif isinstance(result, tuple) and result and isinstance(result[0], pa.RecordBatchReader):
+            result[0].close()
 
-    async def _open(self, portal: Portal) -> None:
-        """Start the portal's query (named portals on their own engine cursor, so they outlive others)."""
+    async def _open(self, portal: Portal, *, first: bool = True) -> None:
+        """Start the portal's query (named portals on their own engine cursor, so they outlive others).
+        ``first``: also read the first batch in the same trip to the engine (into ``portal.pending``, which
+        ``_stream`` sends first); COPY reads the reader itself."""
         statement = portal.prepared.statement
         cursor = None
         if portal.name and portal.cursor is None:
             portal.cursor = cursor = self.backend.cursor()
-        reader = await self._start_query(statement, portal.params, cursor)
-        portal.schema = self._with_origins(statement, reader.schema)
-        portal.reader = conform(reader, portal.schema)
-        portal.in_memory = _constant_result(statement.ast) is not None if statement.ast is not None else False
+        prepared = await self._prepare_query(statement, portal.params, portal.plan)
+        if isinstance(prepared, _Local):  # computed here: catalog rows, constants
+            portal.in_memory = prepared.in_memory
+            portal.schema = self._with_origins(statement, prepared.reader.schema)
+            portal.reader = conform(prepared.reader, portal.schema)
+            return
+        if prepared.schemas is None:
+            prepared = dataclasses.replace(prepared, schemas=portal.prepared.schemas)
+        reader, schema, head, _ = await self._run_engine(prepared, cursor or portal.cursor, first=first)
+        if schema is None:  # first run of this statement: the result's origins, remembered for the next
+            schema = self._with_origins(statement, reader.schema)
+            if prepared.schemas is not None:
+                with contextlib.suppress(TypeError):  # unhashable extension types: not remembered
+                    prepared.schemas[reader.schema] = schema
+            reader = conform(reader, schema)
+        portal.schema = schema
+        portal.reader = reader
+        if head is not None:
+            portal.pending, portal.exhausted = head
 
     async def _run_query(
-        self, statement: Statement, params: list[Any], max_rows: int, describe: bool, portal: Portal | None
+        self, statement: Statement, params: list[Any], max_rows: int, describe: bool, portal: Portal | None,
+        plan: Plan | None = None,
     ) -> None:
         if portal is None:
-            portal = Portal("", PreparedStatement("", statement, []), params, ())
+            portal = Portal("", PreparedStatement("", statement, []), params, (), plan=plan)
         if portal.reader is None:
             await self._open(portal)
         if describe:
@@ -667,31 +789,38 @@ class Session(CursorCommands, SessionCommands):
     ) -> tuple[int, bool]:
         """Send up to ``limit`` rows (all when None) of the portal's query: (rows sent, whether more remain).
 
-        Each step is one trip to the worker pool that takes the next batch, encodes it and already reads
-        the batch after it, so a small result costs one hop here and the end of a result is known without
-        another (the per-query overhead is what simple round trips pay).
+        Each step takes the next batch, encodes it and already reads the batch after it, so the end of a
+        result is known without another step. A small batch already read (the first one, fetched with the
+        query) is encoded right here; anything else is one trip to the worker pool. Output is drained
+        before each further step, never after the last: a small result leaves in one write with its
+        CommandComplete and ReadyForQuery.
         """
         assert portal.reader is not None and portal.schema is not None
-        binary = any(f == 1 for f in column_formats(formats, len(portal.schema)))
+        codes = column_formats(formats, len(portal.schema))
+        binary = any(f == 1 for f in codes)
         timezone = self.settings.timezone
         sent = 0
+        stepped = False
         while limit is None or sent < limit:
             if portal.done and portal.pending is None:
                 return sent, False
+            if stepped:
+                await self.out.drain()
+            stepped = True
             remaining = None if limit is None else limit - sent
-            args = (portal.reader, portal.pending, remaining, formats if binary else None, timezone, send)
-            step = _fetch_encoded(*args) if portal.in_memory else await self._guarded(_fetch_encoded, *args)
-            data, rows, portal.pending, exhausted = step
+            args = (portal.reader, portal.pending, portal.exhausted, remaining, tuple(codes) if binary else None,
+                    timezone, send)
+            pending = portal.pending
+            inline = portal.in_memory or (portal.exhausted and pending is not None and pending.num_rows <= SMALL_ROWS)
+            step = _fetch_encoded(*args) if inline else await self._guarded(_fetch_encoded, *args)
+            data, rows, portal.pending, portal.exhausted = step
             if data:
                 self.out.write(data)
-                await self.out.drain()
             sent += rows
-            if exhausted:
+            if portal.exhausted and portal.pending is None:
                 portal.done = True
-            if portal.pending is None and portal.done:
                 return sent, False
         return sent, portal.pending is not None or not portal.done
-
     def _set_config(self, tree: exp.Expression, params: list[Any], *, apply: bool = True) -> exp.Expression:
         """``set_config(name, value, is_local)`` calls are a session hook: applied here (when ``apply``),
         replaced by the resulting value, so the engine never sees them."""
@@ -899,32 +1028,168 @@ def _constant_result(ast: exp.Expression) -> pa.RecordBatchReader | None:
     return pa.RecordBatchReader.from_batches(batch.schema, [batch])
 
 
+@dataclass(frozen=True, slots=True)
+class _Local:
+    """A result computed in the proxy (catalog rows; constants, which are already in memory)."""
+
+    reader: pa.RecordBatchReader
+    in_memory: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """A query for the engine: its SQL, parameters, declared result types, and where its plan's facts go."""
+
+    sql: str
+    params: list[Any]
+    declared: tuple[tuple[str, int] | None, ...]
+    plan: Plan | None = None  # the plan it runs (its cost is updated)
+    schemas: dict[pa.Schema, pa.Schema] | None = None  # engine schema -> with origins, for this statement
+
+
+def _execute(
+    cursor: Any, job: _Job, first: bool
+) -> tuple[pa.RecordBatchReader, pa.Schema | None, tuple[pa.RecordBatch | None, bool] | None, float]:
+    """Runs in a worker thread: execute ``job``; when the result's schema is known from an earlier run (and
+    ``first``), also read its first batch and, when that is small, look past it. Returns the reader, the
+    final schema (None: not known yet), (first batch, whether nothing follows it) and the seconds taken."""
+    started = time.perf_counter()
+    reader = declared_reader(cursor.execute(job.sql, job.params or None), job.declared)
+    schema = _known_schema(job.schemas, reader.schema)
+    head = None
+    if schema is not None:
+        reader = conform(reader, schema)
+        if first:
+            batch = next_batch(reader)
+            exhausted = batch is None
+            if batch is not None and batch.num_rows <= SMALL_ROWS:
+                ahead = next_batch(reader)
+                if ahead is not None:
+                    return _with_ahead(reader, schema, batch, ahead, started)
+                exhausted = True
+            head = (batch, exhausted)
+    return reader, schema, head, time.perf_counter() - started
+
+
+def _known_schema(schemas: dict[pa.Schema, pa.Schema] | None, engine: pa.Schema) -> pa.Schema | None:
+    if schemas is None:
+        return None
+    try:
+        return schemas.get(engine)
+    except TypeError:
+        return None
+
+
+def _with_ahead(reader: pa.RecordBatchReader, schema: pa.Schema, batch: pa.RecordBatch, ahead: pa.RecordBatch,
+                started: float) -> tuple[pa.RecordBatchReader, pa.Schema, tuple[pa.RecordBatch | None, bool], float]:
+    """A small first batch with more behind it: the reader goes on with ``ahead`` in front."""
+
+    def rest():
+        yield ahead
+        while (b := next_batch(reader)) is not None:
+            yield b
+
+    chained = pa.RecordBatchReader.from_batches(schema, rest())
+    return chained, schema, (batch, False), time.perf_counter() - started
+
+
+_SMALL_FORMATTERS: dict[tuple[pa.Schema, tuple[int, ...]], Any] = {}
+
+
+def _small_formatters(schema: pa.Schema, codes: tuple[int, ...]) -> Any:
+    """The small path's formatters for a schema (kept per schema), None when a column has none."""
+    key = (schema, codes)
+    try:
+        fmts = _SMALL_FORMATTERS.get(key, False)
+    except TypeError:  # an extension type without a hash (records): no small path
+        return None
+    if fmts is False:
+        if len(_SMALL_FORMATTERS) > 512:
+            _SMALL_FORMATTERS.clear()
+        fmts = _SMALL_FORMATTERS[key] = formatters(schema, codes)
+    return fmts
+
+
+def _encode(batch: pa.RecordBatch, formats: tuple[int, ...] | None, timezone: str) -> bytes:
+    """DataRows for ``batch``: value by value when it is small and its types allow, else vectorised."""
+    if batch.num_rows <= SMALL_ROWS:
+        fmts = _small_formatters(batch.schema, formats or (0,) * batch.num_columns)
+        if fmts is not None:
+            try:
+                return encode_small(batch, fmts)
+            except (ValueError, OverflowError, ArithmeticError):  # a value Python cannot hold (year 20000)
+                pass
+    return encode_batch(batch, formats, timezone) if formats is not None else encode_batch_text(batch, timezone)
+
+
 def _fetch_encoded(
     reader: pa.RecordBatchReader,
     pending: pa.RecordBatch | None,
+    exhausted: bool,
     limit: int | None,
     formats: tuple[int, ...] | None,
     timezone: str,
     send: bool,
 ) -> tuple[bytes, int, pa.RecordBatch | None, bool]:
-    """(DataRows for up to ``limit`` rows, their count, rows left over, whether the reader is exhausted).
+    """(DataRows for up to ``limit`` rows, their count, rows left over, whether the reader has nothing
+    beyond them). ``exhausted``: the reader is known to have nothing beyond ``pending``.
 
-    Runs in a worker thread: reading a batch and encoding it are the blocking parts of streaming.
+    Runs in a worker thread (or inline, for a small batch already read): reading a batch and encoding it
+    are the blocking parts of streaming.
     """
-    batch = pending if pending is not None else next_batch(reader)
+    batch = pending
     if batch is None:
-        return b"", 0, None, True
+        batch = None if exhausted else next_batch(reader)
+        if batch is None:
+            return b"", 0, None, True
     leftover = None
     if limit is not None and batch.num_rows > limit:
         batch, leftover = batch.slice(0, limit), batch.slice(limit)
-    data = b""
-    if batch.num_rows and send:
-        data = encode_batch(batch, formats, timezone) if formats is not None else encode_batch_text(batch, timezone)
-    exhausted = False
-    if leftover is None:  # read ahead so the caller learns about the end without another trip
+    data = _encode(batch, formats, timezone) if batch.num_rows and send else b""
+    if leftover is None and not exhausted:  # read ahead so the caller learns about the end without another trip
         leftover = next_batch(reader)
         exhausted = leftover is None
     return data, batch.num_rows, leftover, exhausted
+
+
+@dataclass(frozen=True, slots=True)
+class StatementFacts:
+    """What the query path asks of a statement's tree, found in one walk (a prepared statement's once)."""
+
+    max_param: int  # the highest $n
+    bad_param: SqlError | None  # $0 or past what Bind can carry (42P02)
+    set_config: bool  # calls set_config() (a session hook)
+    session_values: bool  # reads per-session values (never shared through a cache)
+
+
+_FACTS: dict[int, tuple[exp.Expression, StatementFacts]] = {}
+
+
+def statement_facts(ast: exp.Expression) -> StatementFacts:
+    hit = _FACTS.get(id(ast))
+    if hit is not None and hit[0] is ast:
+        return hit[1]
+    max_param, bad, set_config, session = 0, None, False, False
+    for node in ast.walk():
+        if isinstance(node, exp.Parameter | exp.Placeholder):
+            number = param_number(node)
+            if number is not None:
+                max_param = max(max_param, number)
+                if bad is None and not 1 <= number <= _MAX_PARAMETERS:
+                    start = node.meta.get("start")
+                    bad = SqlError(f"there is no parameter ${number}", sqlstate="42P02",
+                                   position=None if start is None else start + 1)
+        elif isinstance(node, exp.Anonymous):
+            name = node.name.lower()
+            if name == "set_config":
+                set_config = session = True
+            elif name in ("pg_backend_pid", "current_setting"):
+                session = True
+    facts = StatementFacts(max_param, bad, set_config, session)
+    if len(_FACTS) > 4096:
+        _FACTS.clear()
+    _FACTS[id(ast)] = (ast, facts)
+    return facts
 
 
 def _is_sync(msg: object) -> bool:
@@ -945,14 +1210,6 @@ def _check_parameter_numbers(statement: Statement) -> None:
             start = node.meta.get("start")
             position = None if start is None else start + 1  # query-relative, as rewriter errors are
             raise SqlError(f"there is no parameter ${number}", sqlstate="42P02", position=position)
-
-
-def _reads_session_values(ast: exp.Expression) -> bool:
-    """Queries whose rewrite embeds per-session values (pid, settings) must not be shared via the cache."""
-    return any(
-        isinstance(n, exp.Anonymous) and n.name.lower() in ("pg_backend_pid", "current_setting", "set_config")
-        for n in ast.walk()
-    )
 
 
 def _negotiate_protocol_version(minor: int, unknown: list[str]) -> bytes:

@@ -1,8 +1,10 @@
-"""A bounded LRU of rewritten queries: a repeated query text skips parsing and rewriting.
+"""Bounded LRUs: rewritten queries (a repeated query text skips parsing and rewriting), and the generic
+``LruCache`` the proxy's plan and result caches are built on.
 
 Keys are chosen by the caller (the SQL text plus whatever else the result depends on: lens, user, lens
-parameters); values are immutable. Thread-safe: sessions compile on the event loop but EXPLAIN and tools may
-call from worker threads.
+parameters, the access policy's fingerprint); values are immutable. Thread-safe: sessions compile on the
+event loop but EXPLAIN and tools may call from worker threads. ``hits``/``misses`` are the counters the
+metrics read.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,15 +28,17 @@ class Compiled:
     result_types: tuple[tuple[str, int] | None, ...] = ()
 
 
-class RewriteCache:
+class LruCache:
+    """At most ``maxsize`` entries; the least recently used goes first."""
+
     def __init__(self, maxsize: int = 1024) -> None:
         self.maxsize = maxsize
-        self._items: OrderedDict[Hashable, Compiled] = OrderedDict()
+        self._items: OrderedDict[Hashable, Any] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
 
-    def get(self, key: Hashable) -> Compiled | None:
+    def get(self, key: Hashable) -> Any:
         with self._lock:
             value = self._items.get(key)
             if value is None:
@@ -43,12 +48,27 @@ class RewriteCache:
             self.hits += 1
             return value
 
-    def put(self, key: Hashable, value: Compiled) -> None:
+    def peek(self, key: Hashable) -> Any:
+        """The entry without counting a hit or a miss, or refreshing it."""
+        return self._items.get(key)
+
+    def put(self, key: Hashable, value: Any) -> None:
         with self._lock:
             self._items[key] = value
             self._items.move_to_end(key)
             while len(self._items) > self.maxsize:
                 self._items.popitem(last=False)
 
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
     def __len__(self) -> int:
         return len(self._items)
+
+
+class RewriteCache(LruCache):
+    """Rewritten statements (``Compiled``) by the caller's key."""
+
+    def get(self, key: Hashable) -> Compiled | None:
+        return super().get(key)
