@@ -175,7 +175,7 @@ def single_client(targets: list[Target], customers: int, seconds: float) -> dict
         cells, rates = [], {}
         for t in targets:
             with psycopg.connect(t.dsn("" if t.pg else options), autocommit=True) as c:
-                qps, ms = rate(c, seconds, lambda c, i, t=t: fn(c, i, t))
+                qps, ms = rate(c, seconds, lambda c, i, t=t, fn=fn: fn(c, i, t))
             rates[t.name] = qps
             results[(case, t.name)] = qps
             cells.append(f"{qps:11,.0f} ({ms:6.3f})")
@@ -241,31 +241,34 @@ def load(pg: PostgresServer, targets: list[Target], customers: int, clients: int
 
 # -- profile ----------------------------------------------------------------------------------------------
 
-STAGES = (  # (stage, predicate over a frame's "function (file:line)"), first match from the innermost frame
-    ("engine (DuckDB)", lambda f: "duckdb" in f and "site-packages" in f or "(duck.py" in f),
+STAGES = (  # (stage, predicate over a frame "function (path:line)"), the innermost matching frame decides
+    ("engine call (DuckDB, GIL held)", lambda f: "duck.py:" in f or "duckdb/" in f or "base.py:7" in f
+     or "result_types.py" in f),
     ("encode + RowDescription", lambda f: "/wire/encode" in f or "row_description" in f or "field_description" in f
-     or "/wire/types.py" in f or "result_types.py" in f),
-    ("rewrite / sqlglot", lambda f: "/rewriter/" in f or "/sqlglot/" in f or "pgtypes_sql" in f
-     or "pgfunctions" in f or "/router.py" in f),
-    ("catalog", lambda f: "/catalog/" in f),
-    ("wire framing + messages", lambda f: "/wire/" in f),
+     or "/wire/types.py" in f),
+    ("parse / rewrite / plans", lambda f: "rewriter/" in f or "sqlglot/" in f or "pgtypes_sql" in f
+     or "pgfunctions" in f or "router.py" in f or "plans.py" in f),
+    ("catalog (origins)", lambda f: "catalog/" in f),
+    ("wire framing + messages", lambda f: "wire/" in f),
     ("result cache + scheduler", lambda f: "result_cache" in f or "scheduler" in f),
-    ("session", lambda f: "/proxy/" in f),
-    ("asyncio / uvloop / sockets", lambda f: "asyncio" in f or "uvloop" in f or "selectors" in f or "socket" in f),
-    ("thread pool", lambda f: "concurrent/futures" in f or "threading.py" in f or "queue.py" in f),
+    ("pool hops (futures, self-pipe)", lambda f: "concurrent/futures" in f or "_write_to_self" in f
+     or "_read_from_self" in f or "call_soon_threadsafe" in f or "wrap_future" in f),
+    ("session", lambda f: "proxy/" in f and "server.py" not in f),
+    ("asyncio / sockets / server", lambda f: True),
 )
 
 
 def stage_of(stack: list[str]) -> str:
     for frame in reversed(stack):
-        for name, matches in STAGES:
+        for name, matches in STAGES[:-1]:
             if matches(frame):
                 return name
-    return "other"
+    return STAGES[-1][0]
 
 
 def profile(target: Target, customers: int, seconds: float, tmp: Path) -> None:
-    """Server CPU per query and its stages, for SELECT 1 and an uncached point query."""
+    """Server CPU per query (/proc) and where the GIL-holding time goes (py-spy --gil samples by stage),
+    for SELECT 1 and a point query (uncached and cached)."""
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     if target.process is None or not Path(spy).exists():
         print("\n(profile skipped: py-spy not installed: pip install py-spy)")
@@ -275,47 +278,37 @@ def profile(target: Target, customers: int, seconds: float, tmp: Path) -> None:
     cases = {"SELECT 1": ("", lambda c: c.execute("SELECT 1").fetchall()),
              "point query, uncached": (NO_CACHE, lambda c: c.execute(target.point(rnd.randrange(1, customers + 1))).fetchall()),
              "point query, cached": ("", lambda c: c.execute(target.point(123)).fetchall())}
-    print(f"\n== profile of {target.name} (one psycopg client, {seconds:g} s each; stages from py-spy samples) ==")
+    rate_hz = 2000
+    print(f"\n== profile of {target.name} (one psycopg client, {seconds:g} s each; py-spy --gil at {rate_hz}/s) ==")
     for case, (options, fn) in cases.items():
-        lines = []
-        for gil in (False, True):
-            out = tmp / f"spy_{case.replace(' ', '_').replace(',', '')}_{gil}.txt"
-            cmd = [spy, "record", "-p", str(pid), "-r", "2000", "-f", "raw", "-o", str(out), "-d", str(int(seconds)),
-                   "--nonblocking", "--threads"] + (["--gil"] if gil else ["--idle"])
-            spy_proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            time.sleep(0.5)
-            n, cpu0 = 0, _cpu_seconds(pid)
-            with psycopg.connect(target.dsn(options), autocommit=True) as c:
-                started = time.perf_counter()
-                while time.perf_counter() - started < seconds - 0.8:
-                    fn(c)
-                    n += 1
-            cpu = _cpu_seconds(pid) - cpu0
-            spy_proc.wait(timeout=seconds + 30)
-            samples: Counter[str] = Counter()
-            total = 0
-            if out.exists():
-                for line in out.read_text().splitlines():
-                    stack, _, count = line.rpartition(" ")
-                    if not count.isdigit():
-                        continue
-                    frames = stack.split(";")
-                    if not gil and any("wait (threading.py" in f or "_worker (concurrent" in f and "work_item" not in f
-                                       for f in frames[-2:]):
-                        continue  # an idle pool thread
-                    samples[stage_of(frames)] += int(count)
-                    total += int(count)
-            # samples at 2000/s over the measuring window: µs per query = samples / 2000 / n * 1e6
-            window = seconds
-            per_query = {s: c / 2000 / max(n, 1) * 1e6 for s, c in samples.items()}
-            label = "holding the GIL" if gil else "on CPU (all threads, py-spy)"
-            lines.append((label, per_query, total / 2000 / max(n, 1) * 1e6))
-            if not gil:
-                print(f"{case}: {n / (seconds - 0.8):,.0f} q/s; server CPU {cpu / max(n, 1) * 1e6:,.0f} µs/query (/proc)")
-            del window
-        for label, per_query, total in lines:
-            parts = ", ".join(f"{s} {v:.0f}" for s, v in sorted(per_query.items(), key=lambda kv: -kv[1]) if v >= 1)
-            print(f"    {label:30} {total:6.0f} µs/query: {parts}")
+        out = tmp / f"spy_{target.port}_{case.replace(' ', '_').replace(',', '')}.txt"
+        cmd = [spy, "record", "-p", str(pid), "-r", str(rate_hz), "-f", "raw", "-o", str(out), "-d",
+               str(int(seconds)), "--nonblocking", "--threads", "--gil"]
+        spy_proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(0.5)
+        n, cpu0 = 0, _cpu_seconds(pid)
+        with psycopg.connect(target.dsn(options), autocommit=True) as c:
+            fn(c)
+            started = time.perf_counter()
+            while time.perf_counter() - started < seconds - 1:
+                fn(c)
+                n += 1
+            elapsed = time.perf_counter() - started
+        cpu = _cpu_seconds(pid) - cpu0
+        spy_proc.wait(timeout=seconds + 30)
+        samples: Counter[str] = Counter()
+        if out.exists():
+            for line in out.read_text().splitlines():
+                stack, _, count = line.rpartition(" ")
+                if count.isdigit():
+                    samples[stage_of(stack.split(";"))] += int(count)
+        # py-spy sampled ~``seconds`` - 0.5 s while the client ran ``elapsed`` s: scale to the queries
+        window = max(seconds - 0.5, elapsed)
+        per_query = {s: c / rate_hz / n * 1e6 * (elapsed / window) for s, c in samples.items()}
+        total = sum(per_query.values())
+        parts = ", ".join(f"{s} {v:.0f}" for s, v in sorted(per_query.items(), key=lambda kv: -kv[1]) if v >= 1)
+        print(f"{case}: {n / elapsed:,.0f} q/s; server CPU {cpu / n * 1e6:,.0f} µs/query; "
+              f"GIL held {total:,.0f} µs/query: {parts}")
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -380,7 +373,7 @@ def fairness(pg: PostgresServer, targets: list[Target], customers: int, seconds:
         heavy_alone = _heavy_times(t, 1, seconds=None, count=3)
         stop = threading.Event()
         heavy_times: list[float] = []
-        workers = [threading.Thread(target=lambda: heavy_times.extend(_heavy_times(t, 1, stop=stop)))
+        workers = [threading.Thread(target=lambda t=t: heavy_times.extend(_heavy_times(t, 1, stop=stop)))  # noqa: B023
                    for _ in range(2)]
         for w in workers:
             w.start()
@@ -481,12 +474,14 @@ def generate(path: Path, customers: int) -> Path:
 
 
 @contextlib.contextmanager
-def proxies(data: Path, baseline: Path | None, extra: list[str]) -> Iterator[list[Target]]:
+def proxies(data: Path, baseline: Path | None, extra: list[str], alt: list[str] | None = None) -> Iterator[list[Target]]:
     started = []
     try:
         if baseline is not None:
             started.append(start_proxy("before", baseline, data))
         started.append(start_proxy("lens-proxy", ROOT, data, *extra))
+        if alt:
+            started.append(start_proxy("alt", ROOT, data, *alt))
         yield started
     finally:
         for t in started:
@@ -505,6 +500,7 @@ def main() -> None:
     ap.add_argument("--data-dir", type=Path, help="keep generated data here (reused across runs)")
     ap.add_argument("--only", default="single,load,profile,dashboard,stream,big")
     ap.add_argument("--serve", default="", help="extra `serve` options for this lens-proxy, e.g. '--workers 2'")
+    ap.add_argument("--alt-serve", default="", help="also measure this lens-proxy with these `serve` options ('alt')")
     args = ap.parse_args()
     only = set(args.only.split(","))
     tmp = Path(tempfile.mkdtemp(prefix="bench_speed_"))
@@ -514,7 +510,7 @@ def main() -> None:
         small = generate(data_dir / f"c360_{args.customers}.duckdb", args.customers)
         with PostgresServer.start(tmp / "pg") as pg:
             pg_small = load_postgres(pg, small, "small")
-            with proxies(small, args.baseline, args.serve.split()) as targets:
+            with proxies(small, args.baseline, args.serve.split(), args.alt_serve.split()) as targets:
                 everyone = [*targets, pg_small]
                 print(f"\n#### {args.customers:,} customers; {os.cpu_count()} cores")
                 if "single" in only:

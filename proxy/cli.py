@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import datetime as dt
 import logging
+import os
 import signal
 import sys
 import time
@@ -54,6 +55,22 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--max-message-size", type=int, default=64 * 1024 * 1024, metavar="BYTES")
     serve.add_argument("--authentication-timeout", type=float, default=60, metavar="SECONDS",
                        help="drop a connection that has not finished startup and authentication this long (default 60)")
+    serve.add_argument("--event-loop", choices=("auto", "uvloop", "asyncio"), default="auto",
+                       help="auto: uvloop when installed (faster small queries), else asyncio's")
+    serve.add_argument("--workers", type=int, default=None,
+                       help="server processes sharing the port (default: the config's server.workers, else the "
+                            "number of cores)")
+    serve.add_argument("--light-threads", type=int, default=None, help="engine calls of light queries at once (16)")
+    serve.add_argument("--heavy-slots", type=int, default=None,
+                       help="heavy queries running at once per worker, more wait (default: the number of cores)")
+    serve.add_argument("--light-cutoff-ms", type=int, default=None,
+                       help="a query whose engine time was below this is light (default 50)")
+    serve.add_argument("--heavy-nice", type=int, default=None,
+                       help="how much lower the CPU priority of heavy queries and engine workers is (default 10; 0: same)")
+    serve.add_argument("--result-cache-mb", type=int, default=None,
+                       help="memory for whole results answered again without the engine, per worker (default 256; 0: off)")
+    serve.add_argument("--result-cache-ttl", type=int, default=None, metavar="SECONDS",
+                       help="how long results of live backends (PostgreSQL, Spark) are reused (default 10)")
     serve.set_defaults(func=_serve)
 
     passwd = sub.add_parser("passwd", help="set a user's password in a users file (stores verifiers, not the password)")
@@ -161,16 +178,45 @@ def _open_configured(args: argparse.Namespace):
 
 
 def _serve(args: argparse.Namespace) -> int:
+    """Serve: one process, or (``--workers N``) a supervisor and N worker processes (``proxy.workers``)."""
     from proxy.config import ConfigError
-    from proxy.errors import SqlError
-    from proxy.server import LensProxyServer
+    from proxy.workers import supervise
 
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        lenses, backend, host, port = _open_configured(args)
+    try:  # everything that can be checked before any engine is opened, so mistakes are reported once
+        lenses, host, port, config = _configured(args)
+        server_options = _server_options(args, config)
     except (LensValidationError, ConfigError) as e:
         print(e, file=sys.stderr)
         return 1
+    except (OSError, ValueError) as e:
+        print(f"lens-proxy: {getattr(e, 'message', e)}", file=sys.stderr)
+        return 1
+    workers = args.workers if args.workers is not None else (config.workers if config and config.workers else 0)
+    workers = workers or os.cpu_count() or 1
+    if workers <= 1:
+        return _serve_worker(args, server_options, None, None, None)
+
+    def announce(bound: int) -> None:
+        print(f"lens-proxy: serving {', '.join(lenses)} on {host}:{bound} ({workers} workers)", flush=True)
+
+    def worker(sock, peers, ready_fd: int) -> int:
+        return _serve_worker(args, server_options, sock, peers, ready_fd)
+
+    try:
+        return supervise(min(workers, 64), host, port, worker, announce)
+    except OSError as e:
+        print(f"lens-proxy: cannot listen on {host}:{port}: {e.strerror or e}", file=sys.stderr)
+        return 1
+
+
+def _serve_worker(args: argparse.Namespace, server_options: dict, sock, peers, ready_fd: int | None) -> int:
+    """One server process: open the backends, serve until SIGTERM (fast shutdown), close them."""
+    from proxy.errors import SqlError
+    from proxy.server import LensProxyServer
+
+    try:
+        lenses, backend, host, port = _open_configured(args)
     except (OSError, ValueError, SqlError) as e:
         print(f"lens-proxy: {getattr(e, 'message', e)}", file=sys.stderr)
         return 1
@@ -179,39 +225,92 @@ def _serve(args: argparse.Namespace) -> int:
         return 1
     backends = set(backend.values()) if isinstance(backend, dict) else {backend}
 
-    try:
-        server_options = _server_options(args)
-    except (OSError, ValueError) as e:
-        print(f"lens-proxy: {e}", file=sys.stderr)
-        return 1
-
     async def run() -> None:
         server = LensProxyServer(
-            lenses, backend, host=host, port=port, max_connections=args.max_connections, **server_options
+            lenses, backend, host=host, port=port, max_connections=args.max_connections, listen_socket=sock,
+            peers=peers, **server_options
         )
         await server.start()
-        print(f"lens-proxy: serving {', '.join(lenses)} on {host}:{server.port}", flush=True)
+        if ready_fd is None:
+            print(f"lens-proxy: serving {', '.join(lenses)} on {host}:{server.port}", flush=True)
+        else:
+            os.write(ready_fd, b"r")
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(signal.SIGHUP, server.reload)
         serving = asyncio.create_task(server.serve_forever())
         await stop.wait()
-        print("lens-proxy: shutting down", flush=True)
+        if ready_fd is None or (peers is not None and peers.index == 0):
+            print("lens-proxy: shutting down", flush=True)
         await server.close()  # every session told (57P01) and closed, no engine call left running
         serving.cancel()
         await asyncio.gather(serving, return_exceptions=True)
 
-    asyncio.run(run())
+    with asyncio.Runner(loop_factory=_loop_factory(args.event_loop)) as runner:
+        runner.run(run())
     for b in backends:
         b.close()
     return 0
 
 
-def _server_options(args: argparse.Namespace) -> dict:
-    from proxy.auth import load_users
+def _configured(args: argparse.Namespace):
+    """(lenses, host, port, config or None): the lenses loaded and the configuration checked, no backend
+    opened (the supervisor does this before forking workers)."""
+    from proxy.config import load_config
 
-    options: dict = {"auth_method": args.auth, "idle_session_timeout": args.idle_session_timeout,
+    if args.config:
+        if args.lens or args.duckdb or args.iceberg:
+            raise ValueError("--config names the lenses and backends: drop --lens/--duckdb/--iceberg")
+        config = load_config(args.config)
+        lenses = _load_all([str(lc.path) for lc in config.lenses])
+        return lenses, args.host or config.host, args.port if args.port is not None else config.port, config
+    if not args.lens:
+        raise ValueError("nothing to serve: give --config FILE, or --lens DIR with --duckdb FILE / --iceberg DIR")
+    return _load_all(args.lens), args.host or "127.0.0.1", args.port if args.port is not None else 5433, None
+
+
+def _loop_factory(choice: str):
+    """uvloop's event loop when installed (``auto``): measured 1.2-1.4x the round trips of asyncio's for
+    small queries (bench/bench_speed.py); ``asyncio`` forces the standard loop."""
+    if choice == "asyncio":
+        return None
+    try:
+        import uvloop
+    except ImportError:
+        if choice == "uvloop":
+            raise SystemExit("lens-proxy: --event-loop uvloop: uvloop is not installed (pip install uvloop)") from None
+        return None
+    return uvloop.new_event_loop
+
+
+def _server_options(args: argparse.Namespace, config=None) -> dict:
+    from proxy.auth import load_users
+    from proxy.result_cache import ResultCache
+    from proxy.scheduler import SchedulerConfig
+
+    scheduling = dict(config.scheduler) if config is not None else {}
+    caching = dict(config.result_cache) if config is not None else {}
+
+    def pick(flag, section: dict, key: str, default):
+        value = flag if flag is not None else section.get(key, default)
+        if value < 0:
+            raise ValueError(f"{key.replace('_', '-')} must not be negative")
+        return value
+
+    options: dict = {
+        "scheduler": SchedulerConfig(
+            light_threads=max(1, pick(args.light_threads, scheduling, "light_threads", 16)),
+            heavy_slots=pick(args.heavy_slots, scheduling, "heavy_slots", 0),
+            light_cutoff=pick(args.light_cutoff_ms, scheduling, "light_cutoff_ms", 50) / 1000,
+            heavy_nice=min(19, pick(args.heavy_nice, scheduling, "heavy_nice", 10))),
+        "result_cache": ResultCache(
+            max_bytes=pick(args.result_cache_mb, caching, "size_mb", 256) * 1024 * 1024,
+            max_entry_bytes=caching.get("max_entry_mb", 8) * 1024 * 1024,
+            live_ttl=pick(args.result_cache_ttl, caching, "live_ttl_s", 10)),
+    }
+    options |= {"auth_method": args.auth, "idle_session_timeout": args.idle_session_timeout,
                      "max_message_size": args.max_message_size, "tls_required": args.tls_required,
                      "authentication_timeout": args.authentication_timeout, "audit_log": args.audit_log}
     if args.authentication_timeout <= 0:

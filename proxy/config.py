@@ -80,6 +80,7 @@ class BackendConfig:
     duckdb_files: tuple[DuckFile, ...] = ()
     iceberg: tuple[IcebergWarehouse, ...] = ()
     threads: int | None = None
+    memory_limit: str = ""  # DuckDB's memory_limit ("4GB"); default DuckDB's (80% of RAM)
     # postgres
     dsn: str = ""
     user: str = ""
@@ -105,6 +106,9 @@ class ProxyConfig:
     lenses: tuple[LensConfig, ...]
     host: str = "127.0.0.1"
     port: int = 5433
+    workers: int | None = None  # server processes sharing the port (None: the command line's, else cores)
+    scheduler: Mapping[str, int] = field(default_factory=dict)  # proxy.scheduler.SchedulerConfig's fields
+    result_cache: Mapping[str, int] = field(default_factory=dict)  # size_mb, max_entry_mb, live_ttl_s
 
 
 # -- loading ----------------------------------------------------------------------------------------------
@@ -120,10 +124,12 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> P
 
 
 _TOP_KEYS = ("server", "backends", "lenses")
-_SERVER_KEYS = ("host", "port")
+_SERVER_KEYS = ("host", "port", "workers", "scheduler", "result_cache")
+_SCHEDULER_KEYS = ("light_threads", "heavy_slots", "light_cutoff_ms", "heavy_nice")
+_RESULT_CACHE_KEYS = ("size_mb", "max_entry_mb", "live_ttl_s")
 _COMMON_KEYS = ("type", "tables")
 _BACKEND_KEYS = {
-    "duckdb": ("duckdb_files", "iceberg", "threads"),
+    "duckdb": ("duckdb_files", "iceberg", "threads", "memory_limit"),
     "postgres": ("dsn", "user", "password"),
     "spark": ("url", "token", "conf"),
 }
@@ -156,11 +162,18 @@ class _Reader:
             self.issue(root, "", "expected a mapping with keys server, backends, lenses")
             return None
         top = self.mapping(root, "", _TOP_KEYS)
-        host, port = "127.0.0.1", 5433
+        host, port, workers, scheduler, result_cache = "127.0.0.1", 5433, None, {}, {}
         if "server" in top:
             server = self.mapping(top["server"], "server", _SERVER_KEYS)
             host = self.string(server["host"], "server.host") if "host" in server else host
             port = self.integer(server["port"], "server.port") if "port" in server else port
+            workers = self.integer(server["workers"], "server.workers") if "workers" in server else None
+            if "scheduler" in server:
+                values = self.mapping(server["scheduler"], "server.scheduler", _SCHEDULER_KEYS)
+                scheduler = {k: self.integer(v, f"server.scheduler.{k}") for k, v in values.items()}
+            if "result_cache" in server:
+                values = self.mapping(server["result_cache"], "server.result_cache", _RESULT_CACHE_KEYS)
+                result_cache = {k: self.integer(v, f"server.result_cache.{k}") for k, v in values.items()}
         backends: dict[str, BackendConfig] = {}
         if "backends" not in top:
             self.issue(root, "", "missing required key 'backends'")
@@ -188,7 +201,7 @@ class _Reader:
             self.issue(top["lenses"], "lenses", "expected a list of {path, backend}")
         if self.issues:
             return None
-        return ProxyConfig(self.path, backends, tuple(lenses), host, port)
+        return ProxyConfig(self.path, backends, tuple(lenses), host, port, workers, scheduler, result_cache)
 
     # -- sections -------------------------------------------------------------------------------------------
 
@@ -217,6 +230,8 @@ class _Reader:
                 options["iceberg"] = self.items(values["iceberg"], f"{where}.iceberg", self.iceberg)
             if "threads" in values:
                 options["threads"] = self.integer(values["threads"], f"{where}.threads")
+            if "memory_limit" in values:
+                options["memory_limit"] = self.string(values["memory_limit"], f"{where}.memory_limit")
             if "duckdb_files" not in values and "iceberg" not in values:
                 self.issue(node, where, "a duckdb backend needs 'iceberg' warehouses and/or 'duckdb_files'")
         elif kind == "postgres":

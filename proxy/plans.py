@@ -217,9 +217,12 @@ class PlanCache:
             plans.clear()
         plans[tuple(shape.literals[i] for i in fixed)] = plan
 
-    @property
-    def stats(self) -> tuple[int, int]:
-        return self._shapes.hits, self._shapes.misses
+    def stats(self) -> dict[str, float]:
+        return {"plans_hits_total": self._shapes.hits, "plans_misses_total": self._shapes.misses,
+                "plans_entries": len(self._shapes)}
+
+    def clear(self) -> None:
+        self._shapes.clear()
 
 
 def cost_update(plan: Plan, seconds: float) -> None:

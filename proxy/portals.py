@@ -21,6 +21,7 @@ class PreparedStatement:
     # the engine's result schema -> the schema clients see (origins added): known after the first run, it
     # lets every later run read its first rows in the same trip to the engine as the execution
     schemas: dict[pa.Schema, pa.Schema] = field(default_factory=dict)
+    cost: float = -1.0  # the engine's seconds, smoothed (the scheduler's lane); -1: never run
 
 
 @dataclass
@@ -40,6 +41,10 @@ class Portal:
     in_memory: bool = False  # the result was computed here (constants): no need for the worker pool
     exhausted: bool = False  # the reader has nothing beyond ``pending``
     plan: Any = None  # the proxy.plans.Plan a simple query runs (shape-matched: no parse, no rewrite)
+    cached: Any = None  # a proxy.result_cache.CachedResult answering this portal (no engine run)
+    result_key: tuple | None = None  # where the result goes in the result cache once it is all sent
+    collected: list[bytes] | None = None  # the DataRows sent so far, for the result cache
+    collected_size: int = 0
 
 
 @dataclass

@@ -19,15 +19,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import ssl
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
 from proxy.audit import AuditLog
 from proxy.catalog import Catalog
 from proxy.errors import SqlError, TooManyConnections
+from proxy.result_cache import ResultCache
+from proxy.scheduler import Scheduler, SchedulerConfig, lower_priority
 from proxy.session import ServerContext, Session, SessionState
 from proxy.wire import messages as m
 from proxy.wire.framing import MessageReader
@@ -96,6 +99,10 @@ class LensProxyServer:
         idle_session_timeout: float = 0,
         authentication_timeout: float = 60,
         audit_log: str | None = None,
+        scheduler: SchedulerConfig | None = None,
+        result_cache: ResultCache | None = None,
+        listen_socket: socket.socket | None = None,
+        peers: Any = None,
     ) -> None:
         self.host, self.port = host, port
         self.max_connections = max_connections
@@ -104,28 +111,61 @@ class LensProxyServer:
         self.tls_required = tls_required
         self.idle_session_timeout = idle_session_timeout
         self.authentication_timeout = authentication_timeout
-        self._pool = ThreadPoolExecutor(max_workers=worker_threads, thread_name_prefix="lens-query")
+        config = scheduler or SchedulerConfig(light_threads=worker_threads)
+        self.scheduler = Scheduler(config)
+        self._listen_socket = listen_socket
+        self.peers = peers  # proxy.workers.Peers: the other worker processes (cancel requests, connection counts)
         # one backend for every lens, or a backend per lens name (lens-proxy.yaml)
         backends = dict(backend) if isinstance(backend, dict) else {name: backend for name in lenses}
+        for b in set(backends.values()):  # the engine's own workers run at the heavy lane's priority
+            lower_priority(getattr(b, "worker_threads", ()), config.heavy_nice)
         self.context = ServerContext(
             lenses=lenses,
             backends=backends,
             run_blocking=self._run_blocking,
+            scheduler=self.scheduler,
             engine_settings=frozenset().union(*(getattr(b, "setting_names", frozenset()) for b in backends.values())),
             catalog=Catalog(lenses, backend=backends),
             auth_method=auth_method,
             users=users or {},
             audit=AuditLog(audit_log) if audit_log else None,
         )
+        if result_cache is not None:
+            self.context.results = result_cache
+        self.context.stats.sources += [self.context.plans, self.context.results, self.scheduler]
         self._server: asyncio.base_events.Server | None = None
+        self._control: asyncio.base_events.Server | None = None
+        if peers is not None:
+            self.context.worker = peers.index
+            self.context.forward_cancel = peers.forward_cancel
         self._connections: dict[asyncio.Task[None], _Connection] = {}
         self._closing = False
 
+    def reload(self) -> None:
+        """SIGHUP: forget compiled plans and kept results (the lenses or the data may have changed).
+        Operations (issue 13) extends this with reloading the lenses themselves."""
+        self.context.plans.clear()
+        self.context.results.clear()
+        log.info("reload: plan and result caches cleared")
+
+    def _publish(self) -> None:
+        if self.peers is not None:
+            self.peers.publish(len(self._connections))
+
+    def _connection_count(self) -> int:
+        """Connections of the whole server: every worker's (max_connections holds across workers)."""
+        return self.peers.total() if self.peers is not None else len(self._connections)
+
     def _run_blocking(self, fn: Any, *args: Any) -> Future[Any]:
-        return self._pool.submit(fn, *args)
+        return self.scheduler.submit("light", fn, *args)
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(self._client, self.host, self.port, limit=1 << 20)
+        if self._listen_socket is not None:  # a worker: the supervisor's socket, shared with the others
+            self._server = await asyncio.start_server(self._client, sock=self._listen_socket, limit=1 << 20)
+        else:
+            self._server = await asyncio.start_server(self._client, self.host, self.port, limit=1 << 20)
+        if self.peers is not None:  # where other workers send cancel requests for this worker's sessions
+            self._control = await asyncio.start_unix_server(self._client, str(self.peers.control_path(self.peers.index)))
         sock = self._server.sockets[0]
         self.port = sock.getsockname()[1]
         log.info("lens-proxy listening on %s:%d serving %s", self.host, self.port, ", ".join(self.context.lenses))
@@ -141,6 +181,8 @@ class LensProxyServer:
         self._closing = True
         if self._server is not None:
             self._server.close()
+        if self._control is not None:
+            self._control.close()
         for task, conn in list(self._connections.items()):
             if conn.session.state in (SessionState.READY, SessionState.SKIP_TO_SYNC):
                 conn.output.write(m.error_response(m.error_fields("FATAL", "57P01", SHUTDOWN_MESSAGE)))
@@ -149,7 +191,7 @@ class LensProxyServer:
             task.cancel()
         if self._connections:
             await asyncio.gather(*self._connections, return_exceptions=True)
-        await asyncio.to_thread(self._pool.shutdown, True)
+        await asyncio.to_thread(self.scheduler.shutdown, True)
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
@@ -158,6 +200,7 @@ class LensProxyServer:
         output = _StreamOutput(writer)
         session = Session(self.context, output, peer)
         self._connections[task] = _Connection(session, output, time.monotonic())
+        self._publish()
         queue: asyncio.Queue[object] = asyncio.Queue()
         framing = MessageReader(max_message_size=self.max_message_size)
         reading: asyncio.Task[None] | None = None
@@ -189,6 +232,7 @@ class LensProxyServer:
                 await session.aclose()
             finally:
                 self._connections.pop(task, None)
+                self._publish()
                 try:
                     output.flush()
                     writer.close()
@@ -227,7 +271,7 @@ class LensProxyServer:
                         await writer.start_tls(self.ssl_context)
                         encrypted = True
                     continue
-                if isinstance(msg, m.StartupMessage) and len(self._connections) > self.max_connections:
+                if isinstance(msg, m.StartupMessage) and self._connection_count() > self.max_connections:
                     # every accepted connection counts, authenticated or not (as PostgreSQL counts backends)
                     err = TooManyConnections("sorry, too many clients already")
                     writer.write(m.error_response(m.error_fields("FATAL", err.sqlstate, err.message)))

@@ -54,9 +54,11 @@ from proxy.errors import (
 from proxy.pgtypes_sql import fix_pg_types, infer_param_types, param_number
 from proxy.plans import Plan, PlanCache, cost_update, parameterize, shape_of
 from proxy.portals import Portal, PreparedStatement, _Transaction, row_description
+from proxy.result_cache import ResultCache
 from proxy.result_types import declare, declared_reader
 from proxy.router import Kind, Statement, split, statement_error
 from proxy.settings import SERVER_VERSION, SessionSettings
+from proxy.stats import ServerStats
 from proxy.wire import messages as m
 from proxy.wire import types as pgtypes
 from proxy.wire.encode import encode_batch_text
@@ -64,6 +66,7 @@ from proxy.wire.encode_binary import column_formats, encode_batch
 from proxy.wire.encode_small import SMALL_ROWS, encode_small, formatters
 from proxy.wire.framing import MalformedMessage
 from proxy.wire.params import TypedText, decode_param
+from proxy.workers import WORKER_BITS
 from rewriter.cache import Compiled, RewriteCache
 from rewriter.lens import Lens
 from rewriter.policy import Access, Identity, NoAccess, lens_view, resolve_access
@@ -106,6 +109,9 @@ class ServerContext:
     lenses: dict[str, Lens]
     backends: dict[str, Any]  # lens name -> proxy.backends.base.Backend
     run_blocking: Callable[..., Any]  # (fn, *args) -> concurrent.futures.Future, run in the server's thread pool
+    scheduler: Any = None  # proxy.scheduler.Scheduler: engine work in lanes (else run_blocking)
+    worker: int = 0  # this process's number among the server's workers (in each session's pid)
+    forward_cancel: Any = None  # async (packet, pid): a CancelRequest for another worker's session
     catalog: Any = None  # proxy.catalog.Catalog
     sessions: dict[int, Session] = field(default_factory=dict)
     engine_settings: frozenset[str] = frozenset()
@@ -118,6 +124,8 @@ class ServerContext:
     audit: AuditLog | None = None  # the query log (--audit-log), off by default
     view_cache: dict[tuple[str, str], Lens] = field(default_factory=dict)  # (lens, policy) -> lens as it shows
     plans: PlanCache = field(default_factory=PlanCache)  # statement shapes -> compiled plans (proxy.plans)
+    results: ResultCache = field(default_factory=ResultCache)  # whole results by query, parameters, data version
+    stats: ServerStats = field(default_factory=ServerStats)  # counters for the metrics (proxy.stats)
 
 
 class Session(CursorCommands, SessionCommands):
@@ -126,7 +134,8 @@ class Session(CursorCommands, SessionCommands):
         self.out = out
         self.peer = peer
         self.state = SessionState.STARTUP
-        self.pid = secrets.randbelow(2**31 - 1) + 1
+        # the low bits name the worker process, so a CancelRequest reaching another worker finds its way
+        self.pid = (secrets.randbelow(2**24) + 1) << WORKER_BITS | server.worker
         self.secret = secrets.randbits(31)
         self.user = ""
         self.database = ""
@@ -146,6 +155,7 @@ class Session(CursorCommands, SessionCommands):
         self._last_rows = 0  # rows and engine SQL of the statement running, for the audit log
         self._last_sql: str | None = None
         self._inflight: set[concurrent.futures.Future[Any]] = set()
+        self._lane = "light"  # the scheduler lane of the statement running (proxy.scheduler)
 
     # -- plumbing -------------------------------------------------------------------------------------
 
@@ -168,7 +178,8 @@ class Session(CursorCommands, SessionCommands):
     async def _blocking(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn`` in the server's thread pool. The call is remembered until it has finished, even when
         the awaiting task is cancelled, so closing the session can wait for the engine to let go."""
-        future = self.server.run_blocking(fn, *args)
+        scheduler = self.server.scheduler
+        future = scheduler.submit(self._lane, fn, *args) if scheduler is not None else self.server.run_blocking(fn, *args)
         self._inflight.add(future)
         future.add_done_callback(self._inflight.discard)
         return await asyncio.wrap_future(future)
@@ -347,6 +358,9 @@ class Session(CursorCommands, SessionCommands):
                 struct.pack("!i", target.secret), struct.pack("!i", msg.secret)
             ):
                 target.cancel()
+            elif target is None and self.server.forward_cancel is not None:
+                packet = struct.pack("!iiii", 16, 80877102, msg.pid, msg.secret)
+                await self.server.forward_cancel(packet, msg.pid)
             return False
         if not isinstance(msg, m.StartupMessage):
             raise ProtocolViolationError("expected a startup message", severity="FATAL")
@@ -509,6 +523,7 @@ class Session(CursorCommands, SessionCommands):
         self, statement: Statement, *, params: list[Any], max_rows: int, describe: bool, portal: Portal | None,
         formats: tuple[int, ...] = (), plan: Plan | None = None,
     ) -> None:
+        self.server.stats.statements += 1
         audit = self.server.audit
         if audit is None or statement.kind is Kind.EMPTY:
             await self._run_one(statement, params=params, max_rows=max_rows, describe=describe, portal=portal,
@@ -632,6 +647,14 @@ class Session(CursorCommands, SessionCommands):
     def _compile(self, statement: Statement) -> Compiled:
         """Rewrite and render ``statement`` (no cache)."""
         assert statement.ast is not None and self.lens is not None
+        started = time.perf_counter()
+        try:
+            return self._rewrite(statement)
+        finally:
+            self.server.stats.add("compile", time.perf_counter() - started)
+
+    def _rewrite(self, statement: Statement) -> Compiled:
+        assert statement.ast is not None and self.lens is not None
         tree = pgfunctions.evaluate(statement.ast, self)
         notes: list[str] = []
         notices: list[tuple[str, str | None]] = []
@@ -680,6 +703,17 @@ class Session(CursorCommands, SessionCommands):
             return _Local(constant, True)
         return self._job(self.compiled(statement), params, None, None)
 
+    def _result_key(self, job: _Job, formats: tuple[int, ...]) -> tuple | None:
+        """The result cache's key for ``job`` run by this session, None when it must not be cached."""
+        results = self.server.results
+        if not results.enabled or not self.settings.switch("lens.result_cache"):
+            return None
+        backend = self.backend
+        version_of = getattr(backend, "data_version", None)
+        version = version_of() if version_of is not None else None
+        return results.key(job.sql, backend.dialect, job.params, formats, self.settings.timezone,
+                           self.access().fingerprint, backend.name, version)
+
     def _job(self, compiled: Compiled, params: list[Any], plan: Plan | None, schemas: dict | None) -> _Job:
         if compiled.notices and self.settings.get("client_min_messages").lower() not in ("warning", "error"):
             for message, hint in compiled.notices:
@@ -696,9 +730,13 @@ class Session(CursorCommands, SessionCommands):
         if cursor is None:
             self._close_shared_reader()  # the engine cursor runs one result at a time
             cursor = self.cursor
+        scheduler = self.server.scheduler
+        if scheduler is not None:
+            self._lane = scheduler.lane_for(job.owner.cost if job.owner is not None else -1.0)
         reader, schema, head, seconds = await self._guarded(_execute, cursor, job, first)
-        if job.plan is not None:
-            cost_update(job.plan, seconds)
+        self.server.stats.add("engine", seconds)
+        if job.owner is not None:
+            cost_update(job.owner, seconds)
         if cursor is self._cursor:
             self._shared_reader = reader
         return reader, schema, head, seconds
@@ -737,7 +775,7 @@ class Session(CursorCommands, SessionCommands):
         elif isinstance(result, tuple) and result and isinstance(result[0], pa.RecordBatchReader):
             result[0].close()
 
-    async def _open(self, portal: Portal, *, first: bool = True) -> None:
+    async def _open(self, portal: Portal, *, first: bool = True, use_cache: bool = True) -> None:
         """Start the portal's query (named portals on their own engine cursor, so they outlive others).
         ``first``: also read the first batch in the same trip to the engine (into ``portal.pending``, which
         ``_stream`` sends first); COPY reads the reader itself."""
@@ -752,7 +790,17 @@ class Session(CursorCommands, SessionCommands):
             portal.reader = conform(prepared.reader, portal.schema)
             return
         if prepared.schemas is None:
-            prepared = dataclasses.replace(prepared, schemas=portal.prepared.schemas)
+            prepared = dataclasses.replace(prepared, schemas=portal.prepared.schemas, owner=portal.prepared)
+        if use_cache and not portal.name and first:
+            portal.result_key = self._result_key(prepared, portal.result_formats)
+            if portal.result_key is not None:
+                cached = self.server.results.get(portal.result_key)
+                if cached is not None:  # answered from memory: no engine run
+                    portal.cached, portal.schema = cached, cached.schema
+                    portal.reader = pa.RecordBatchReader.from_batches(cached.schema, [])
+                    portal.exhausted = True
+                    return
+                portal.collected = []
         reader, schema, head, _ = await self._run_engine(prepared, cursor or portal.cursor, first=first)
         if schema is None:  # first run of this statement: the result's origins, remembered for the next
             schema = self._with_origins(statement, reader.schema)
@@ -796,11 +844,22 @@ class Session(CursorCommands, SessionCommands):
         CommandComplete and ReadyForQuery.
         """
         assert portal.reader is not None and portal.schema is not None
+        cached = portal.cached
+        if cached is not None:
+            if (limit is None or cached.rows <= limit) and send and tuple(formats) == portal.result_formats:
+                self.out.write(cached.data)
+                portal.cached, portal.done = None, True
+                return cached.rows, False
+            # a row limit, MOVE or other formats: run it after all
+            portal.cached = portal.reader = portal.result_key = None
+            await self._open(portal, use_cache=False)
         codes = column_formats(formats, len(portal.schema))
         binary = any(f == 1 for f in codes)
         timezone = self.settings.timezone
         sent = 0
         stepped = False
+        if not send or tuple(formats) != portal.result_formats:
+            portal.collected = None
         while limit is None or sent < limit:
             if portal.done and portal.pending is None:
                 return sent, False
@@ -816,9 +875,19 @@ class Session(CursorCommands, SessionCommands):
             data, rows, portal.pending, portal.exhausted = step
             if data:
                 self.out.write(data)
+                if portal.collected is not None:
+                    portal.collected.append(data)
+                    portal.collected_size += len(data)
+                    if portal.collected_size > self.server.results.max_entry_bytes:
+                        portal.collected = None  # too big to keep: streamed as usual
             sent += rows
             if portal.exhausted and portal.pending is None:
                 portal.done = True
+                if portal.collected is not None and portal.result_key is not None:
+                    self.server.results.put(portal.result_key, portal.schema, b"".join(portal.collected),
+                                            portal.rows_sent + sent,
+                                            live=getattr(self.backend, "data_version", None) is None)
+                    portal.collected = None
                 return sent, False
         return sent, portal.pending is not None or not portal.done
     def _set_config(self, tree: exp.Expression, params: list[Any], *, apply: bool = True) -> exp.Expression:
@@ -1043,7 +1112,7 @@ class _Job:
     sql: str
     params: list[Any]
     declared: tuple[tuple[str, int] | None, ...]
-    plan: Plan | None = None  # the plan it runs (its cost is updated)
+    owner: Any = None  # the Plan or PreparedStatement it runs (its ``cost`` is updated: the scheduler's lane)
     schemas: dict[pa.Schema, pa.Schema] | None = None  # engine schema -> with origins, for this statement
 
 

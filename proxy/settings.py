@@ -163,6 +163,8 @@ class SessionSettings:
         """Apply ``SET name = value``; returns the setting if clients must be told (ParameterStatus)."""
         key = name.lower()
         if key.startswith("lens."):
+            if key in LENS_SWITCHES:  # the proxy's own per-session switches: booleans, as PostgreSQL's are
+                value = _boolean(key, value)
             self._values[key] = value
             return None
         setting = lookup(key)
@@ -217,7 +219,13 @@ class SessionSettings:
 
     def lens_params(self) -> dict[str, str]:
         """``SET lens.month = 3`` values, for the lens's ``{{month:default}}`` snippet parameters."""
-        return {k[len("lens."):]: v for k, v in self._values.items() if k.startswith("lens.") and v != ""}
+        return {k[len("lens."):]: v for k, v in self._values.items()
+                if k.startswith("lens.") and v != "" and k not in LENS_SWITCHES}
+
+    def switch(self, key: str, default: bool = True) -> bool:
+        """A ``lens.*`` switch's value (``SET lens.result_cache = off``)."""
+        value = self._values.get(key)
+        return default if value is None or value == "" else value == "on"
 
     def reported(self) -> list[tuple[str, str]]:
         return [(s.name, self._values[s.name.lower()]) for s in SETTINGS if s.report]
@@ -267,3 +275,20 @@ def _check_timezone(value: str) -> str:
     except (ZoneInfoNotFoundError, ValueError):
         raise InvalidParameterValue(f'invalid value for parameter "TimeZone": "{value}"') from None
     return value
+
+
+# ``SET lens.x`` names that are switches of the proxy, not lens snippet parameters
+LENS_SWITCHES = frozenset({"lens.result_cache"})
+_TRUE = frozenset({"on", "true", "yes", "1", "t", "y"})
+_FALSE = frozenset({"off", "false", "no", "0", "f", "n"})
+
+
+def _boolean(key: str, value: str) -> str:
+    lowered = value.strip().strip("'").lower()
+    if lowered in _TRUE:
+        return "on"
+    if lowered in _FALSE:
+        return "off"
+    if lowered in ("", "default"):
+        return ""
+    raise InvalidParameterValue(f'parameter "{key}" requires a Boolean value')

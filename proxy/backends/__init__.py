@@ -25,7 +25,8 @@ def open_backend(config: BackendConfig) -> Backend:
             for w in config.iceberg
         ]
         return DuckBackend([Attachment(f.path, f.catalog) for f in config.duckdb_files], iceberg=sources,
-                           threads=config.threads, tables=TableMap.of(config.tables), name=config.name)
+                           threads=config.threads, memory_limit=config.memory_limit,
+                           tables=TableMap.of(config.tables), name=config.name)
     if config.type == "postgres":
         from proxy.backends.postgres import PostgresBackend
 

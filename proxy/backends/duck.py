@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,7 @@ from sqlglot import exp
 
 from proxy.backends.base import Capabilities, TableMap, empty_reader, table_parts
 from proxy.backends.iceberg import IcebergSource, IcebergTable, tables
+from proxy.scheduler import thread_ids
 from proxy.wire.params import TypedText
 from rewriter.errors import SqlError
 from rewriter.render import render
@@ -57,11 +59,17 @@ class DuckBackend:
         *,
         iceberg: Sequence[IcebergSource] = (),
         threads: int | None = None,
+        memory_limit: str = "",
         tables: TableMap | None = None,
         name: str = "duckdb",
     ) -> None:
         self.name = name
         self._tables = tables or TableMap()
+        self._files = tuple(a.path for a in attachments)
+        self._snapshots: tuple = ()
+        self._version: tuple = ()
+        self._version_at = -1e9
+        before = thread_ids()
         self._con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False})
         for a in attachments:
             if not a.path.exists():
@@ -72,6 +80,8 @@ class DuckBackend:
             readable += self._attach_iceberg(source)
         if threads:
             self._con.execute(f"SET threads = {int(threads)}")
+        if memory_limit:
+            self._con.execute("SET memory_limit = ?", [memory_limit])
         self.setting_names = frozenset(
             row[0].lower() for row in self._con.execute("SELECT name FROM duckdb_settings()").fetchall()
         )
@@ -80,6 +90,9 @@ class DuckBackend:
             self._con.execute("SET allowed_paths = ?", [readable])
         self._con.execute("SET enable_external_access = false")
         self._con.execute("SET lock_configuration = true")
+        # DuckDB's own worker threads (started with the database): the scheduler lowers their priority so
+        # a light query's calling thread wins the CPU over a heavy query's parallel tasks
+        self.worker_threads = frozenset(thread_ids() - before - {t.native_id for t in threading.enumerate()})
 
     def _attach_iceberg(self, source: IcebergSource) -> list[str]:
         """Views ``catalog.namespace.table`` over each Iceberg table's current data files; their paths."""
@@ -93,6 +106,7 @@ class DuckBackend:
             name = f"{_ident(source.catalog)}.{_ident(table.namespace)}.{_ident(table.name)}"
             self._con.execute(f"CREATE VIEW {name} AS {self._iceberg_select(table)}")
             files += table.files
+            self._snapshots += ((name, table.snapshot_id),)
             log.info("iceberg %s: %d data files (snapshot %s)", name, len(table.files), table.snapshot_id)
         return files
 
@@ -107,6 +121,22 @@ class DuckBackend:
         )
         paths = ", ".join(f"'{_sql_string(p)}'" for p in table.files)
         return f"SELECT * FROM read_parquet([{paths}], schema = MAP {{{entries}}})"
+
+    def data_version(self) -> tuple:
+        """What the served data is, for the result cache: each attached file's identity (size and
+        modification time, looked at once a second) and each Iceberg table's snapshot (fixed at start)."""
+        now = time.monotonic()
+        if now - self._version_at > 1.0:
+            stamps = []
+            for path in self._files:
+                try:
+                    st = path.stat()
+                    stamps.append((str(path), st.st_size, st.st_mtime_ns))
+                except OSError:
+                    stamps.append((str(path), -1, -1))
+            self._version = (tuple(stamps), self._snapshots)
+            self._version_at = now
+        return self._version
 
     def render(self, tree: exp.Expression) -> str:
         return render(self._tables.apply(tree), DIALECT)
