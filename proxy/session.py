@@ -568,6 +568,11 @@ class Session(CursorCommands, SessionCommands):
             self._close_cursor(statement)
         elif kind is Kind.COPY:
             await self._copy_out(statement, params)
+        elif kind is Kind.SHOW and "".join(statement.words[1:]).lower() == "lens.stats":
+            # this worker's counters (plans, result cache, scheduler, stages), as the metrics export them
+            rows = [[name, f"{value:g}" if isinstance(value, float) else str(value)]
+                    for name, value in sorted(self.server.stats.snapshot().items())]
+            self._send_rows(["name", "value"], rows, "SHOW", describe)
         else:
             self._run_command(statement, describe)
 
@@ -1037,6 +1042,8 @@ class Session(CursorCommands, SessionCommands):
         if statement.kind is Kind.EXPLAIN:
             return pa.schema([("QUERY PLAN", pa.string())])
         if statement.kind is Kind.SHOW:
+            if "".join(statement.words[1:]).lower() == "lens.stats":
+                return pa.schema([("name", pa.string()), ("value", pa.string())])
             if [w.upper() for w in statement.words[1:]] == ["ALL"]:
                 return pa.schema([("name", pa.string()), ("setting", pa.string()), ("description", pa.string())])
             return pa.schema([(statement.words[-1].lower(), pa.string())])
