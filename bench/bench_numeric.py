@@ -59,7 +59,7 @@ def main() -> None:
         GENERATORS["customer_360"](data, customers=10_000)
     server = start_server([LENS_DIR], [f"{data}=icebase"])
     try:
-        with psycopg.connect(server.dsn(), autocommit=True) as conn:
+        with psycopg.connect(server.dsn(options="'-c lens.result_cache=off'"), autocommit=True) as conn:
             print(f"data: {data}; median of {args.runs} runs through the proxy\n")
             print(f"{'query':44} {'numeric ms':>11} {'float8 ms':>10} {'ratio':>7}")
             for name, (numeric, floating) in PAIRS.items():

@@ -178,38 +178,91 @@ def _quotient_stages(a: exp.Expression, b: exp.Expression, spec: tuple[int, int,
                      render: Callable[[exp.Expression], exp.Expression],
                      finish: Callable[[dict[str, exp.Expression], dict[str, exp.Expression], exp.Expression],
                                       exp.Expression]) -> exp.Expression:
-    """Bind the operands (and their texts), their digits and scales, then ``finish(values, digits, scale)``
-    with the quotient's scale (``select_div_scale``)."""
-    _, _, da, db = spec
+    """Bind the operands, their unscaled values and digits, then ``finish(values, digits, scale)`` with the
+    quotient's scale (``select_div_scale``).
+
+    Each operand is read as an unscaled integer at its container scale (``c``: DuckDB's DECIMAL scale, 0 for
+    integers), |x|·10^c as a HUGEINT (``u``), and its digits (``x``, leading zeros dropped) at that scale
+    (``s`` = c): no text parsing of the decimal point, and a constant's are worked out here. Simple operands
+    (columns, aggregates over them) are bound together with their digits (one lambda); any other is bound
+    first, once, and its digits from that binding (two)."""
+    ca, cb, da, db = spec
     values: dict[str, exp.Expression] = {"a": a, "b": b}
     constants: dict[str, exp.Expression] = {}
-    for side, operand in (("a", a), ("b", b)):
-        known = _constant_digits(operand)
+    inner: dict[str, tuple[exp.Expression, int, bool]] = {}
+    for side, operand, scale in (("a", a, ca), ("b", b, cb)):
+        known = _constant_unscaled(operand, scale)
         if known is not None:  # a constant operand (x / 7.0)
-            constants["x" + side], constants["s" + side], constants["d" + side] = known
+            constants["u" + side], constants["x" + side], constants["s" + side] = known
+        elif _simple(operand):
+            values.update(_unscaled(operand.copy(), side, scale, integral=is_integer(operand)))
         else:
-            values["t" + side] = _varchar(exp.Abs(this=operand.copy()))
+            inner[side] = (operand, scale, is_integer(operand))
     if isinstance(da, exp.Expression):
         values["da"] = render(da)
     if isinstance(db, exp.Expression):
         values["db"] = render(db)
 
     def scaled(v: dict[str, exp.Expression], d: dict[str, exp.Expression]) -> exp.Expression:
-        shown_a = v.get("da", da if isinstance(da, int) else d["da"])
-        shown_b = v.get("db", db if isinstance(db, int) else d["db"])
+        shown_a = v.get("da", da if isinstance(da, int) else _n(ca))
+        shown_b = v.get("db", db if isinstance(db, int) else _n(cb))
         scale = digits_quotient_scale(d["xa"], d["sa"], d["xb"], d["sb"], shown_a, shown_b)  # type: ignore[arg-type]
         return finish(v, d, scale)
 
     def with_operands(v: dict[str, exp.Expression]) -> exp.Expression:
+        d = {**constants, **{k: v[k] for k in ("ua", "xa", "sa", "ub", "xb", "sb") if k in v}}
+        if not inner:
+            return scaled(v, d)
         digits: dict[str, exp.Expression] = {}
-        for side, operand in (("a", a), ("b", b)):
-            if "t" + side in v:
-                digits.update(_text_digits(v["t" + side], side, integral=is_integer(operand)))
-        if not digits:
-            return scaled(v, constants)
-        return let_all(digits, "_pg_x", lambda d: scaled(v, {**constants, **d}))
+        for side, (_, scale, integral) in inner.items():
+            digits.update(_unscaled(v[side], side, scale, integral=integral))
+        return let_all(digits, "_pg_x", lambda w: scaled(v, {**d, **w}))
 
     return let_all(values, "_pg_q", with_operands)
+
+
+def _simple(node: exp.Expression) -> bool:
+    """Cheap to evaluate twice (a column, a cast of one, an aggregate over one: DuckDB computes identical
+    aggregates once)."""
+    while isinstance(node, exp.Cast | exp.Paren | exp.Neg | exp.Abs):
+        node = node.this
+    if isinstance(node, exp.Sum | exp.Count | exp.Min | exp.Max):
+        node = node.this
+        while isinstance(node, exp.Cast | exp.Paren | exp.Distinct):
+            node = node.this if not isinstance(node, exp.Distinct) else (node.expressions or [None])[0]
+    return isinstance(node, exp.Column | exp.Literal | exp.Star)
+
+
+def _unscaled(operand: exp.Expression, side: str, scale: int, *, integral: bool) -> dict[str, exp.Expression]:
+    """|operand|·10^scale as a HUGEINT (``u``), its digits (``x``, '' for zero) and their scale (``s``)."""
+    hugeint = exp.DataType.build("HUGEINT")
+    if integral or scale == 0:
+        unscaled = exp.Cast(this=exp.Abs(this=operand), to=hugeint)
+        if not integral:
+            unscaled = exp.Cast(this=exp.Abs(this=exp.Cast(this=operand, to=decimal_type(0))), to=hugeint)
+    else:  # the decimal's text at its scale without the point: exact, whatever its magnitude
+        text = _varchar(exp.Cast(this=exp.Abs(this=operand), to=decimal_type(scale)))
+        unscaled = exp.Cast(this=_fn("REPLACE", text, _s("."), _s("")), to=hugeint)
+    return {"u" + side: unscaled, "x" + side: _fn("LTRIM", _varchar(unscaled.copy()), _s("0")), "s" + side: _n(scale)}
+
+
+def _constant_unscaled(node: exp.Expression, scale: int) -> tuple[exp.Expression, exp.Expression, exp.Expression] | None:
+    """(unscaled value at ``scale``, its digits, ``scale``) of a numeric constant, as SQL literals."""
+    while isinstance(node, exp.Neg | exp.Paren):
+        node = node.this
+    if isinstance(node, exp.Cast) and isinstance(node.this, exp.Literal) and not node.to.expressions:
+        node = node.this
+    if not (isinstance(node, exp.Literal) and not node.is_string):
+        return None
+    try:
+        value = abs(Decimal(node.name)).scaleb(scale)
+    except InvalidOperation:
+        return None
+    if value != value.to_integral_value():
+        return None  # more digits than the container scale says: read it from the engine's value
+    unscaled = int(value)
+    digits = str(unscaled).lstrip("0")
+    return exp.Cast(this=_n(unscaled), to=exp.DataType.build("HUGEINT")), _s(digits), _n(scale)
 
 
 def quotient_display_scale(a: exp.Expression, b: exp.Expression, spec: tuple[int, int, Scale, Scale],
@@ -220,54 +273,74 @@ def quotient_display_scale(a: exp.Expression, b: exp.Expression, spec: tuple[int
 
 def quotient(a: exp.Expression, b: exp.Expression, spec: tuple[int, int, Scale, Scale],
              render: Callable[[exp.Expression], exp.Expression]) -> exp.Expression:
-    """``a / b`` as PostgreSQL's numeric division: DECIMAL(38, DIV_SCALE) whose operand is its exact text.
+    """``a / b`` as PostgreSQL's numeric division: DECIMAL(38, DIV_SCALE), and (``meta[TEXT]``) its exact text
+    at PostgreSQL's scale for when it is a result column.
 
-    The operands are read from their decimal text as DuckDB prints them (digits and scale per row, trailing
-    zeros dropped), so their static types need not be known; a constant operand's digits are worked out here
-    and an integer's text needs no splitting. Bound stages (one-element lambdas): the operands and their texts;
-    their digits and scales; the scale of the quotient (``select_div_scale``); long division on HUGEINTs; the
-    text."""
-    def finish(v: dict[str, exp.Expression], d: dict[str, exp.Expression], scale: exp.Expression) -> exp.Expression:
-        text = let(scale, "_pg_s", lambda s: _quotient_text(v, d, s))
+    The quotient is worked out on the operands' unscaled integers (``_quotient_stages``): the scale
+    PostgreSQL's ``select_div_scale`` picks from their leading digits, then round(|a|·10^k / |b|) half away
+    from zero in one HUGEINT division when |a|·10^k fits (the common case) and by long division otherwise.
+    Used inside an expression (``sum(x / 7.0)``) it is that integer held at DIV_SCALE, no text involved;
+    the text is built only for a result column."""
+    def rounded(d: dict[str, exp.Expression], scale: exp.Expression) -> exp.Expression:
+        return _rounded_unscaled(d, scale)
+
+    def guarded(v: dict[str, exp.Expression], body: exp.Expression) -> exp.Expression:
         return exp.Case(ifs=[exp.If(this=exp.EQ(this=v["b"].copy(), expression=_n(0)),
-                                    true=_fn("ERROR", _s("22012: division by zero")))], default=text)
+                                    true=_fn("ERROR", _s("22012: division by zero")))], default=body)
 
-    out = exp.Cast(this=_quotient_stages(a, b, spec, render, finish), to=decimal_type(DIV_SCALE))
-    out.meta[TEXT] = True
+    def value(v: dict[str, exp.Expression], d: dict[str, exp.Expression], scale: exp.Expression) -> exp.Expression:
+        return guarded(v, let(scale, "_pg_s", lambda s: let(rounded(d, s), "_pg_u",
+                                                           lambda u: _held_value(u, s, _negative(v["a"], v["b"])))))
+
+    def text(v: dict[str, exp.Expression], d: dict[str, exp.Expression], scale: exp.Expression) -> exp.Expression:
+        return guarded(v, let(scale, "_pg_s", lambda s: let(rounded(d, s), "_pg_u",
+                                                           lambda u: decimal_text(u, s, _negative(v["a"], v["b"])))))
+
+    out = exp.Cast(this=_quotient_stages(a, b, spec, render, value), to=decimal_type(DIV_SCALE))
+    out.meta[TEXT] = _quotient_stages(a.copy(), b.copy(), spec, render, text)
     return out
 
 
-def _text_digits(text: exp.Expression, side: str, *, integral: bool) -> dict[str, exp.Expression]:
-    """Significant digits (x), their scale without trailing zeros (s) and the written scale (d) of a decimal
-    text; an integer's text is its digits."""
-    if integral:
-        return {"x" + side: _fn("LTRIM", text, _s("0")), "s" + side: _n(0), "d" + side: _n(0)}
-    fraction = _fn("RTRIM", _fn("SPLIT_PART", text, _s("."), _n(2)), _s("0"))
-    return {
-        "x" + side: _fn("LTRIM", exp.DPipe(this=_fn("SPLIT_PART", text.copy(), _s("."), _n(1)), expression=fraction),
-                        _s("0")),
-        "s" + side: exp.Length(this=fraction.copy()),
-        "d" + side: exp.Length(this=_fn("SPLIT_PART", text.copy(), _s("."), _n(2))),
-    }
+_ONE_AT_DIV_SCALE = exp.Cast(this=_s("0." + "0" * (DIV_SCALE - 1) + "1"), to=decimal_type(DIV_SCALE))
 
 
-def _constant_digits(node: exp.Expression) -> tuple[exp.Expression, exp.Expression, exp.Expression] | None:
-    """(digits, scale without trailing zeros, written scale) of a numeric constant, as SQL literals."""
-    while isinstance(node, exp.Neg | exp.Paren):
-        node = node.this
-    if isinstance(node, exp.Cast) and isinstance(node.this, exp.Literal) and not node.to.expressions:
-        node = node.this
-    if not (isinstance(node, exp.Literal) and not node.is_string):
-        return None
-    try:
-        value = abs(Decimal(node.name))
-    except InvalidOperation:
-        return None
-    written = literal_scale(node.name)
-    text = format(value.quantize(Decimal(1).scaleb(-written)) if written else value.to_integral_value(), "f")
-    whole, _, fraction = text.partition(".")
-    fraction = fraction.rstrip("0")
-    return _s((whole + fraction).lstrip("0")), _n(len(fraction)), _n(written)
+def _held_value(unscaled: exp.Expression, scale: exp.Expression, negative: exp.Expression) -> exp.Expression:
+    """±unscaled·10^-scale as DECIMAL(38, DIV_SCALE): exact when scale <= DIV_SCALE, else rounded half away
+    from zero (as the text's cast did)."""
+    widen = exp.Mul(this=unscaled.copy(), expression=pow10(exp.Sub(this=_n(DIV_SCALE), expression=scale.copy())))
+    cut = exp.Sub(this=scale.copy(), expression=_n(DIV_SCALE))
+    narrow = exp.IntDiv(this=exp.Paren(this=exp.Add(this=unscaled.copy(), expression=exp.Mul(
+        this=_n(5), expression=pow10(exp.Sub(this=cut.copy(), expression=_n(1)))))), expression=pow10(cut))
+    at_scale = exp.Case(ifs=[exp.If(this=exp.LTE(this=scale.copy(), expression=_n(DIV_SCALE)), true=widen)],
+                        default=narrow)
+    magnitude = exp.Mul(this=exp.Cast(this=at_scale, to=decimal_type(0)), expression=_ONE_AT_DIV_SCALE.copy())
+    sign = exp.Case(ifs=[exp.If(this=negative, true=_n(-1))], default=_n(1))
+    return exp.Mul(this=magnitude, expression=sign)
+
+
+def _rounded_unscaled(d: dict[str, exp.Expression], scale: exp.Expression) -> exp.Expression:
+    """round(|a| / |b| · 10^scale) half away from zero, as a HUGEINT, from the operands' unscaled values
+    (``u``) and scales (``s``): with k = scale - sa + sb, (2·ua·10^k + ub) // (2·ub) in one division when
+    2·ua·10^k fits in a HUGEINT (or, k < 0, (2·ua + ub·10^-k) // (2·ub·10^-k)); the long division of
+    ``_quotient_text`` otherwise."""
+    ua, ub = d["ua"], d["ub"]
+    k = exp.Paren(this=exp.Add(this=exp.Sub(this=scale.copy(), expression=d["sa"].copy()), expression=d["sb"].copy()))
+    two = _n(2)
+    fits = exp.And(this=exp.GTE(this=k.copy(), expression=_n(0)), expression=exp.LTE(
+        this=exp.Add(this=exp.Length(this=d["xa"].copy()), expression=k.copy()), expression=_n(37)))
+    one_step = exp.IntDiv(
+        this=exp.Paren(this=exp.Add(this=exp.Mul(this=exp.Mul(this=two, expression=ua.copy()), expression=pow10(k.copy())),
+                                    expression=ub.copy())),
+        expression=exp.Paren(this=exp.Mul(this=two.copy(), expression=ub.copy())))
+    shift = exp.Neg(this=k.copy())
+    small = exp.And(this=exp.LT(this=k.copy(), expression=_n(0)), expression=exp.LTE(
+        this=exp.Add(this=exp.Length(this=d["xb"].copy()), expression=shift.copy()), expression=_n(36)))
+    scaled_b = exp.Mul(this=ub.copy(), expression=pow10(shift.copy()))
+    negative_k = exp.IntDiv(
+        this=exp.Paren(this=exp.Add(this=exp.Mul(this=two.copy(), expression=ua.copy()), expression=scaled_b)),
+        expression=exp.Paren(this=exp.Mul(this=two.copy(), expression=scaled_b.copy())))
+    return exp.Case(ifs=[exp.If(this=fits, true=one_step), exp.If(this=small, true=negative_k)],
+                    default=_long_division(d, scale))
 
 
 def pow10(k: exp.Expression) -> exp.Expression:
@@ -279,13 +352,11 @@ def pow10(k: exp.Expression) -> exp.Expression:
 _HUGEINT_DIGITS = 37  # a remainder (< divisor) times 10^(37 - divisor's digits) stays in a HUGEINT
 
 
-def _quotient_text(v: dict[str, exp.Expression], d: dict[str, exp.Expression], scale: exp.Expression) -> exp.Expression:
-    """The decimal text of round(a / b, scale), half away from zero: T = floor(|a|·10^(scale+1) / |b|) by long
-    division of the unscaled values on HUGEINTs (the integer part, then up to three steps of as many digits
-    as the divisor leaves room for), then (T + 5) // 10."""
-    hugeint = exp.DataType.build("HUGEINT")
-    ua = exp.Cast(this=exp.DPipe(this=_s("0"), expression=d["xa"].copy()), to=hugeint)
-    ub = exp.Cast(this=exp.DPipe(this=_s("0"), expression=d["xb"].copy()), to=hugeint)
+def _long_division(d: dict[str, exp.Expression], scale: exp.Expression) -> exp.Expression:
+    """round(|a| / |b|, scale) unscaled, half away from zero, when |a|·10^k does not fit a HUGEINT:
+    T = floor(|a|·10^(scale+1) / |b|) by long division of the unscaled values on HUGEINTs (the integer part,
+    then up to three steps of as many digits as the divisor leaves room for), then (T + 5) // 10."""
+    ua, ub = d["ua"].copy(), d["ub"].copy()
     k = exp.Paren(this=exp.Add(this=exp.Add(this=exp.Sub(this=scale.copy(), expression=d["sa"].copy()),
                                            expression=d["sb"].copy()), expression=_n(1)))
     values = {"ua": ua, "ub": ub, "k": k,
@@ -319,8 +390,7 @@ def _quotient_text(v: dict[str, exp.Expression], d: dict[str, exp.Expression], s
         short = exp.IntDiv(this=exp.IntDiv(this=ua.copy(), expression=pow10(exp.Neg(this=k.copy()))),
                            expression=ub.copy())
         truncated = exp.Case(ifs=[exp.If(this=exp.LT(this=k.copy(), expression=_n(0)), true=short)], default=long)
-        rounded = exp.IntDiv(this=exp.Paren(this=exp.Add(this=truncated, expression=_n(5))), expression=_n(10))
-        return let(rounded, "_pg_u", lambda u: decimal_text(u, scale, _negative(v["a"], v["b"])))
+        return exp.IntDiv(this=exp.Paren(this=exp.Add(this=truncated, expression=_n(5))), expression=_n(10))
 
     return let_all(values, "_pg_k", divide)
 
@@ -592,7 +662,7 @@ def format_outputs(outputs: Outputs, render: Callable[[exp.Expression], exp.Expr
         if select.args.get("distinct") is not None:
             continue  # DISTINCT compares values, and ORDER BY must name the select list: keep the value
         if node.meta.get(TEXT):
-            text = node.this
+            text = node.meta[TEXT] if isinstance(node.meta[TEXT], exp.Expression) else node.this
         elif scale == _AS_TEXT:
             text = _varchar(node.copy())
         else:
