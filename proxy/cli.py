@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import logging
 import signal
 import sys
 import time
@@ -41,6 +40,18 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--max-connections", type=int, default=100)
     serve.add_argument("--threads", type=int, default=None, help="DuckDB worker threads (default: all cores)")
     serve.add_argument("--log-level", default="INFO")
+    serve.add_argument("--log-format", choices=("text", "json"), default=None,
+                       help="the server log: readable text lines (default) or JSON lines (or the config's server.log_format)")
+    serve.add_argument("--log-min-duration-statement", type=int, default=None, metavar="MS",
+                       help="log statements that take at least MS milliseconds, with the SQL the engine ran "
+                            "(default 1000; -1: never)")
+    serve.add_argument("--http-port", type=int, default=None, metavar="PORT",
+                       help="serve /metrics (Prometheus), /healthz, /readyz and the data dictionary (/) on PORT "
+                            "(default: off, or the config's server.http_port)")
+    serve.add_argument("--http-host", default=None, metavar="HOST", help="the side port's address (default: --host)")
+    serve.add_argument("--reload-interval", type=float, default=None, metavar="SECONDS",
+                       help="poll lens files for edits every SECONDS and reload changed lenses (default 2; 0: only "
+                            "on SIGHUP)")
     serve.add_argument("--auth", choices=("trust", "password", "md5", "scram-sha-256"), default="trust",
                        help="client authentication (password methods need --users)")
     serve.add_argument("--users", metavar="FILE", help="users file with SCRAM verifiers (see `lens-proxy passwd`)")
@@ -130,6 +141,29 @@ def _load_all(paths: list[str]):
     return lenses
 
 
+def _ops_settings(args: argparse.Namespace, host: str):
+    """The operations settings: the command line over the config's ``server:`` section over defaults."""
+    from proxy.config import OpsConfig, load_config
+    from proxy.ops.runtime import OpsSettings
+
+    ops = load_config(args.config).ops if args.config else OpsConfig()
+
+    def pick(flag, configured, default):
+        return flag if flag is not None else configured if configured is not None else default
+
+    settings = OpsSettings(
+        http_port=pick(args.http_port, ops.http_port, None),
+        http_host=pick(args.http_host, ops.http_host, host),
+        slow_ms=pick(args.log_min_duration_statement, ops.log_min_duration_statement, 1000),
+        reload_interval=pick(args.reload_interval, ops.reload_interval, 2.0),
+    )
+    if settings.reload_interval < 0:
+        raise ValueError("--reload-interval must be 0 (SIGHUP only) or positive")
+    if settings.http_port is not None and not 0 <= settings.http_port <= 65535:
+        raise ValueError("--http-port must be a port number (0: any free port)")
+    return settings, pick(args.log_format, ops.log_format, "text")
+
+
 def _open_configured(args: argparse.Namespace):
     """(lenses, backend or {lens: backend}, host, port) from --config or from the simple flags."""
     from proxy.backends import open_backend
@@ -163,9 +197,18 @@ def _open_configured(args: argparse.Namespace):
 def _serve(args: argparse.Namespace) -> int:
     from proxy.config import ConfigError
     from proxy.errors import SqlError
+    from proxy.ops.logs import setup_logging
     from proxy.server import LensProxyServer
 
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        ops_settings, log_format = _ops_settings(args, args.host or "127.0.0.1")
+    except ConfigError as e:
+        print(e, file=sys.stderr)
+        return 1
+    except ValueError as e:
+        print(f"lens-proxy: {e}", file=sys.stderr)
+        return 1
+    setup_logging(args.log_level, log_format)
     try:
         lenses, backend, host, port = _open_configured(args)
     except (LensValidationError, ConfigError) as e:
@@ -186,10 +229,17 @@ def _serve(args: argparse.Namespace) -> int:
         return 1
 
     async def run() -> None:
+        from proxy.ops.runtime import Ops, make_observer
+
         server = LensProxyServer(
-            lenses, backend, host=host, port=port, max_connections=args.max_connections, **server_options
+            lenses, backend, host=host, port=port, max_connections=args.max_connections,
+            observer=make_observer(ops_settings), **server_options
         )
         await server.start()
+        ops = Ops(server, ops_settings)
+        await ops.start()
+        if ops.http is not None:
+            print(f"lens-proxy: HTTP side port on {ops_settings.http_host}:{ops.http.port}", flush=True)
         print(f"lens-proxy: serving {', '.join(lenses)} on {host}:{server.port}", flush=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -198,6 +248,7 @@ def _serve(args: argparse.Namespace) -> int:
         serving = asyncio.create_task(server.serve_forever())
         await stop.wait()
         print("lens-proxy: shutting down", flush=True)
+        await ops.close()
         await server.close()  # every session told (57P01) and closed, no engine call left running
         serving.cancel()
         await asyncio.gather(serving, return_exceptions=True)

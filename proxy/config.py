@@ -6,6 +6,10 @@ unknown backend names, unset environment variables), and nothing is half-loaded.
 file: any string may be ``${NAME}`` (or ``${NAME:-default}``), read from the environment at load time.
 
     server: {host: 127.0.0.1, port: 5433}
+    # optional, for operations (proxy.ops): an HTTP side port with /metrics, /healthz, /readyz and the data
+    # dictionary; the log's format; the slow-statement threshold; how often lens files are polled for edits
+    #   server: {http_port: 9187, http_host: 0.0.0.0, log_format: json, log_min_duration_statement: 500,
+    #            reload_interval: 2}
     backends:
       lakehouse:                      # embedded DuckDB over an Iceberg warehouse (and/or DuckDB files)
         type: duckdb
@@ -105,6 +109,21 @@ class ProxyConfig:
     lenses: tuple[LensConfig, ...]
     host: str = "127.0.0.1"
     port: int = 5433
+    ops: OpsConfig = field(default_factory=lambda: OpsConfig())
+
+
+LOG_FORMATS = ("text", "json")
+
+
+@dataclass(frozen=True, slots=True)
+class OpsConfig:
+    """The ``server:`` settings for running in production (the CLI's flags override each)."""
+
+    http_port: int | None = None  # the HTTP side port; None: off
+    http_host: str | None = None  # default: the server's host
+    log_format: str | None = None  # text (default) or json
+    log_min_duration_statement: int | None = None  # ms; -1 never (default 1000)
+    reload_interval: float | None = None  # seconds between polls of the lens files; 0: on SIGHUP only (default 2)
 
 
 # -- loading ----------------------------------------------------------------------------------------------
@@ -120,7 +139,8 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> P
 
 
 _TOP_KEYS = ("server", "backends", "lenses")
-_SERVER_KEYS = ("host", "port")
+_SERVER_KEYS = ("host", "port", "http_port", "http_host", "log_format", "log_min_duration_statement",
+                "reload_interval")
 _COMMON_KEYS = ("type", "tables")
 _BACKEND_KEYS = {
     "duckdb": ("duckdb_files", "iceberg", "threads"),
@@ -157,10 +177,12 @@ class _Reader:
             return None
         top = self.mapping(root, "", _TOP_KEYS)
         host, port = "127.0.0.1", 5433
+        ops = OpsConfig()
         if "server" in top:
             server = self.mapping(top["server"], "server", _SERVER_KEYS)
             host = self.string(server["host"], "server.host") if "host" in server else host
             port = self.integer(server["port"], "server.port") if "port" in server else port
+            ops = self.ops(server)
         backends: dict[str, BackendConfig] = {}
         if "backends" not in top:
             self.issue(root, "", "missing required key 'backends'")
@@ -188,7 +210,42 @@ class _Reader:
             self.issue(top["lenses"], "lenses", "expected a list of {path, backend}")
         if self.issues:
             return None
-        return ProxyConfig(self.path, backends, tuple(lenses), host, port)
+        return ProxyConfig(self.path, backends, tuple(lenses), host, port, ops)
+
+    def ops(self, server: dict[str, yaml.Node]) -> OpsConfig:
+        options: dict[str, Any] = {}
+        if "http_port" in server:
+            options["http_port"] = self.integer(server["http_port"], "server.http_port")
+            if options["http_port"] > 65535:
+                self.issue(server["http_port"], "server.http_port", "a port is at most 65535")
+        if "http_host" in server:
+            options["http_host"] = self.string(server["http_host"], "server.http_host")
+        if "log_format" in server:
+            fmt = self.string(server["log_format"], "server.log_format")
+            if fmt not in LOG_FORMATS:
+                self.issue(server["log_format"], "server.log_format",
+                           f"unknown log format {fmt!r}{did_you_mean(fmt, LOG_FORMATS)}; one of {', '.join(LOG_FORMATS)}")
+            options["log_format"] = fmt
+        if "log_min_duration_statement" in server:
+            node = server["log_min_duration_statement"]
+            text = self.string(node, "server.log_min_duration_statement")
+            try:
+                options["log_min_duration_statement"] = int(text)
+                if int(text) < -1:
+                    raise ValueError
+            except ValueError:
+                self.issue(node, "server.log_min_duration_statement",
+                           f"expected milliseconds (an integer, -1 to log none), got {text!r}")
+        if "reload_interval" in server:
+            node = server["reload_interval"]
+            text = self.string(node, "server.reload_interval")
+            try:
+                options["reload_interval"] = float(text)
+                if float(text) < 0:
+                    raise ValueError
+            except ValueError:
+                self.issue(node, "server.reload_interval", f"expected seconds (0: reload on SIGHUP only), got {text!r}")
+        return OpsConfig(**options)
 
     # -- sections -------------------------------------------------------------------------------------------
 

@@ -96,6 +96,7 @@ class LensProxyServer:
         idle_session_timeout: float = 0,
         authentication_timeout: float = 60,
         audit_log: str | None = None,
+        observer: Any = None,  # proxy.ops.observe.Observer: metrics and server-log hooks
     ) -> None:
         self.host, self.port = host, port
         self.max_connections = max_connections
@@ -117,6 +118,8 @@ class LensProxyServer:
             users=users or {},
             audit=AuditLog(audit_log) if audit_log else None,
         )
+        if observer is not None:
+            self.context.ops = observer
         self._server: asyncio.base_events.Server | None = None
         self._connections: dict[asyncio.Task[None], _Connection] = {}
         self._closing = False
@@ -158,6 +161,7 @@ class LensProxyServer:
         output = _StreamOutput(writer)
         session = Session(self.context, output, peer)
         self._connections[task] = _Connection(session, output, time.monotonic())
+        self.context.ops.connection_opened()
         queue: asyncio.Queue[object] = asyncio.Queue()
         framing = MessageReader(max_message_size=self.max_message_size)
         reading: asyncio.Task[None] | None = None
@@ -188,7 +192,8 @@ class LensProxyServer:
             try:
                 await session.aclose()
             finally:
-                self._connections.pop(task, None)
+                closed = self._connections.pop(task, None)
+                self.context.ops.connection_closed(session, time.monotonic() - closed.accepted_at if closed else 0.0)
                 try:
                     output.flush()
                     writer.close()
@@ -230,6 +235,7 @@ class LensProxyServer:
                 if isinstance(msg, m.StartupMessage) and len(self._connections) > self.max_connections:
                     # every accepted connection counts, authenticated or not (as PostgreSQL counts backends)
                     err = TooManyConnections("sorry, too many clients already")
+                    self.context.ops.connection_refused(err.sqlstate, peer, err.message)
                     writer.write(m.error_response(m.error_fields("FATAL", err.sqlstate, err.message)))
                     await writer.drain()
                     return None
@@ -237,6 +243,7 @@ class LensProxyServer:
                     user, database = msg.params.get("user", ""), msg.params.get("database") or msg.params.get("user", "")
                     host = peer.strip("()").split(",")[0].strip("'")
                     text = f'no pg_hba.conf entry for host "{host}", user "{user}", database "{database}", no encryption'
+                    self.context.ops.connection_refused("28000", peer, text)
                     writer.write(m.error_response(m.error_fields("FATAL", "28000", text)))
                     await writer.drain()
                     return None

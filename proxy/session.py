@@ -50,6 +50,7 @@ from proxy.errors import (
     SqlError,
     internal_error,
 )
+from proxy.ops.observe import NO_TRACE, Observer, QueryTrace
 from proxy.pgtypes_sql import count_params, fix_pg_types, infer_param_types, param_number
 from proxy.portals import Portal, PreparedStatement, _Transaction, row_description
 from proxy.result_types import declare, declared_reader
@@ -113,6 +114,7 @@ class ServerContext:
     access_cache: dict[tuple[str, Identity], Access] = field(default_factory=dict)  # (lens, identity) -> Access
     audit: AuditLog | None = None  # the query log (--audit-log), off by default
     view_cache: dict[tuple[str, str], Lens] = field(default_factory=dict)  # (lens, policy) -> lens as it shows
+    ops: Observer = field(default_factory=Observer)  # metrics and server-log hooks (proxy.ops)
 
 
 class Session(CursorCommands, SessionCommands):
@@ -141,6 +143,7 @@ class Session(CursorCommands, SessionCommands):
         self._last_rows = 0  # rows and engine SQL of the statement running, for the audit log
         self._last_sql: str | None = None
         self._inflight: set[concurrent.futures.Future[Any]] = set()
+        self.trace: QueryTrace = NO_TRACE  # the running statement's stages, for proxy.ops
 
     # -- plumbing -------------------------------------------------------------------------------------
 
@@ -182,8 +185,8 @@ class Session(CursorCommands, SessionCommands):
 
     @property
     def catalog_cursor(self) -> Any:
-        if self._catalog_cursor is None:
-            self._catalog_cursor = self.server.catalog.cursor()
+        if self._catalog_cursor is None or self._catalog_cursor.catalog is not self.server.catalog:
+            self._catalog_cursor = self.server.catalog.cursor()  # (a reload swaps the catalog: proxy.ops.reload)
         return self._catalog_cursor
 
     def catalog_context(self) -> CatalogContext:
@@ -241,9 +244,10 @@ class Session(CursorCommands, SessionCommands):
             portal.cursor.close()
             portal.cursor = None
 
-    def _send_error(self, err: SqlError) -> None:
+    def _send_error(self, err: SqlError, msg: object = None) -> None:
         fields = m.error_fields(err.severity, err.sqlstate, err.message, err.detail, err.hint, err.position)
         self.out.write(m.error_response(fields))
+        self.server.ops.error_sent(self, err, msg)
 
     # -- dispatch -------------------------------------------------------------------------------------
 
@@ -272,7 +276,7 @@ class Session(CursorCommands, SessionCommands):
             return self._fail(internal_error(exc), msg)
 
     def _fail(self, err: SqlError, msg: object) -> bool:
-        self._send_error(err)
+        self._send_error(err, msg)
         if err.severity == "FATAL" or self.state in (SessionState.STARTUP, SessionState.AUTHENTICATING):
             self.close()
             return False
@@ -287,6 +291,9 @@ class Session(CursorCommands, SessionCommands):
         return True
 
     async def _dispatch(self, msg: object) -> bool:
+        current = self.server.lenses.get(self.database)
+        if current is not self.lens and current is not None:  # reloaded (proxy.ops.reload): new messages see it
+            self.lens = current
         if isinstance(msg, m.Query):
             await self._simple_query(msg.sql)
         elif isinstance(msg, m.Parse):
@@ -405,6 +412,7 @@ class Session(CursorCommands, SessionCommands):
         self.server.sessions[self.pid] = self
         self._set_state(SessionState.READY)
         self._ready()
+        self.server.ops.session_started(self)
         return True
 
     # -- simple query ---------------------------------------------------------------------------------
@@ -441,23 +449,33 @@ class Session(CursorCommands, SessionCommands):
         formats: tuple[int, ...] = (),
     ) -> None:
         audit = self.server.audit
-        if audit is None or statement.kind is Kind.EMPTY:
+        if statement.kind is Kind.EMPTY:
             await self._run_one(statement, params=params, max_rows=max_rows, describe=describe, portal=portal,
                                 formats=formats)
             return
         started, sqlstate = time.perf_counter(), "00000"
         self._last_rows, self._last_sql = 0, None
+        self.trace = self.server.ops.trace(self)
         try:
             await self._run_one(statement, params=params, max_rows=max_rows, describe=describe, portal=portal,
                                 formats=formats)
         except SqlError as err:
             sqlstate = err.sqlstate
             raise
+        except asyncio.CancelledError:
+            sqlstate = "57014"
+            raise
+        except Exception:
+            sqlstate = "XX000"
+            raise
         finally:
-            audit.record(user=self.user, role=self.role, lens=self.database, client=self.peer,
-                         application_name=self.settings.get("application_name"), kind=statement.kind.value,
-                         statement=statement.text, sql_hash=sql_hash(self._last_sql), rows=self._last_rows,
-                         duration_ms=round((time.perf_counter() - started) * 1000, 3), sqlstate=sqlstate)
+            self.server.ops.statement_done(self, statement, self.trace, sqlstate, time.perf_counter() - started)
+            self.trace = NO_TRACE
+            if audit is not None:
+                    audit.record(user=self.user, role=self.role, lens=self.database, client=self.peer,
+                             application_name=self.settings.get("application_name"), kind=statement.kind.value,
+                             statement=statement.text, sql_hash=sql_hash(self._last_sql), rows=self._last_rows,
+                             duration_ms=round((time.perf_counter() - started) * 1000, 3), sqlstate=sqlstate)
 
     async def _run_one(
         self, statement: Statement, *, params: list[Any], max_rows: int, describe: bool, portal: Portal | None,
@@ -549,6 +567,7 @@ class Session(CursorCommands, SessionCommands):
         """The rewrite of ``statement``, from the LRU when the same text was rewritten for the same lens, user
         and lens parameters (queries reading per-session values are never cached)."""
         assert statement.ast is not None and self.lens is not None
+        stage = self.trace.begin("rewrite")
         params = self.lens_params()
         access = self.access()
         key = None
@@ -556,7 +575,9 @@ class Session(CursorCommands, SessionCommands):
             key = (statement.text, self.lens.name, self.current_user, access.fingerprint, tuple(sorted(params.items())),
                    self.backend.name)
             hit = REWRITE_CACHE.get(key)
+            self.trace.rewrite_cache(hit is not None)
             if hit is not None:
+                self.trace.end("rewrite", stage)
                 return hit
         tree = pgfunctions.evaluate(statement.ast, self)
         notes: list[str] = []
@@ -569,6 +590,7 @@ class Session(CursorCommands, SessionCommands):
         result = Compiled(self.backend.render(tree), tuple(notes), tuple(notices), declared)
         if key is not None:
             REWRITE_CACHE.put(key, result)
+        self.trace.end("rewrite", stage)
         return result
 
     async def _start_query(self, statement: Statement, params: list[Any], cursor: Any = None) -> pa.RecordBatchReader:
@@ -594,10 +616,14 @@ class Session(CursorCommands, SessionCommands):
         sql = compiled.sql
         self._last_sql = sql
         log.debug("backend SQL: %s", sql)
+        stage = self.trace.begin("engine")
         if cursor is not None:
-            return declared_reader(await self._guarded(cursor.execute, sql, params or None), compiled.result_types)
+            reader = declared_reader(await self._guarded(cursor.execute, sql, params or None), compiled.result_types)
+            self.trace.end("engine", stage)
+            return reader
         self._close_shared_reader()  # the engine cursor runs one result at a time
         reader = declared_reader(await self._guarded(self.cursor.execute, sql, params or None), compiled.result_types)
+        self.trace.end("engine", stage)
         self._shared_reader = reader
         return reader
 
@@ -654,7 +680,9 @@ class Session(CursorCommands, SessionCommands):
         if describe:
             self.out.write(row_description(portal.schema, portal.result_formats))
         limit = max_rows if max_rows > 0 else None
+        stage = self.trace.begin("stream")
         sent, more = await self._stream(portal, limit, portal.result_formats)
+        self.trace.end("stream", stage)
         portal.rows_sent += sent
         self._last_rows = portal.rows_sent
         if more:
@@ -684,6 +712,7 @@ class Session(CursorCommands, SessionCommands):
             data, rows, portal.pending, exhausted = step
             if data:
                 self.out.write(data)
+                self.trace.wrote(rows, len(data))
                 await self.out.drain()
             sent += rows
             if exhausted:
