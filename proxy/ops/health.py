@@ -63,7 +63,7 @@ class HealthChecker:
         self.lens_status = lens_status  # () -> {lens: {...}} from the reloader, or None
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="lens-health")
         self._running: dict[int, concurrent.futures.Future[None]] = {}
-        self._last: tuple[float, Readiness] | None = None
+        self._last: tuple[float, list[BackendStatus]] | None = None  # the latest probes, shared a while
         self._lock = asyncio.Lock()
 
     def backends(self) -> dict[str, Any]:
@@ -76,13 +76,13 @@ class HealthChecker:
     async def readiness(self) -> Readiness:
         async with self._lock:
             if self._last is not None and time.monotonic() - self._last[0] < CACHE_SECONDS:
-                return self._last[1]
-            statuses = await asyncio.gather(*(self._probe(name, b) for name, b in self.backends().items()))
-            lenses = self._lenses()
-            ready = all(s.up for s in statuses) and all(v.get("loaded") for v in lenses.values())
-            result = Readiness(ready, list(statuses), lenses)
-            self._last = (time.monotonic(), result)
-            return result
+                statuses = self._last[1]
+            else:
+                statuses = list(await asyncio.gather(*(self._probe(name, b) for name, b in self.backends().items())))
+                self._last = (time.monotonic(), statuses)
+        lenses = self._lenses()
+        ready = all(s.up for s in statuses) and all(v.get("loaded") for v in lenses.values())
+        return Readiness(ready, statuses, lenses)
 
     def _lenses(self) -> dict[str, dict[str, Any]]:
         extra = self.lens_status() if self.lens_status is not None else {}

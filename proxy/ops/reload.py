@@ -163,7 +163,12 @@ class Reloader:
             version = await asyncio.to_thread(digest, new_files)
             if version == self._status[name]["version"]:  # back to what serves (a broken edit undone)
                 if self._status[name]["reload_failing"]:
-                    self._loaded(name, version)
+                    self._status[name]["reload_failing"] = False
+                    self._status[name].pop("issues", None)
+                    if self.metrics is not None:
+                        self.metrics.reload_failing.labels(name).set(0)
+                    log.info("lens %s: its files are valid again and match the version serving", name,
+                             extra={"event": "lens_valid_again", "lens": name, "version": version})
                 return "unchanged"
             self.swap(name, lens)
             self._loaded(name, version)
