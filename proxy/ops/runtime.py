@@ -78,7 +78,9 @@ class Ops:
             return
         from proxy.ops.dictionary import Dictionary
 
-        self._dictionary = Dictionary(self.context, backends=self.context.backends)
+        self._dictionary = Dictionary(self.context, backends=self.context.backends,
+                                      wire_address=(self.server.host, self.server.port),
+                                      lens_status=self.reloader.status)
         routes = {"/metrics": self._metrics, "/healthz": self._healthz, "/readyz": self._readyz,
                   "/": self._dictionary_page, "/login": self._login}
         self.http = HttpSide(routes, host=self.settings.http_host, port=self.settings.http_port,
