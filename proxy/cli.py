@@ -237,7 +237,13 @@ def _serve(args: argparse.Namespace) -> int:
         )
         await server.start()
         ops = Ops(server, ops_settings)
-        await ops.start()
+        try:
+            await ops.start()
+        except OSError as e:  # the side port is taken or not ours to bind: say so, stop cleanly
+            await ops.close()
+            await server.close()
+            raise SystemExit(f"lens-proxy: cannot serve the HTTP side port {ops_settings.http_host}:"
+                             f"{ops_settings.http_port}: {e.strerror or e}") from None
         if ops.http is not None:
             print(f"lens-proxy: HTTP side port on {ops_settings.http_host}:{ops.http.port}", flush=True)
         print(f"lens-proxy: serving {', '.join(lenses)} on {host}:{server.port}", flush=True)
@@ -253,9 +259,11 @@ def _serve(args: argparse.Namespace) -> int:
         serving.cancel()
         await asyncio.gather(serving, return_exceptions=True)
 
-    asyncio.run(run())
-    for b in backends:
-        b.close()
+    try:
+        asyncio.run(run())
+    finally:
+        for b in backends:
+            b.close()
     return 0
 
 
