@@ -100,3 +100,42 @@ def test_http_basics(ops_server):
     assert http_get(ops_server.url("/metrics"), method="POST")[0] == 405
     status, _, body = http_get(ops_server.url("/healthz"))
     assert status == 200 and b'"ok"' in body
+
+
+def test_worker_processes_sharing_a_metrics_directory_report_their_sum(demo_file, tmp_path, monkeypatch):
+    """Several lens-proxy processes (as ``--workers`` runs them) write to one PROMETHEUS_MULTIPROC_DIR: a
+    scrape of any of them counts the statements of all, and a stopped worker's live gauges are dropped."""
+    from proxy.ops.metrics import worker_exited
+    from tests.proxy.logged_server import stop
+    from tests.proxy.ops.conftest import start_ops_server
+
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path / "metrics"))
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first = start_ops_server(tmp_path / "a", demo_file)
+    second = start_ops_server(tmp_path / "b", demo_file)
+    try:
+        held = psycopg.connect(second.server.dsn(), autocommit=True, connect_timeout=10)
+        for ops, n in ((first, 2), (second, 3)):
+            with psycopg.connect(ops.server.dsn(), autocommit=True, connect_timeout=10) as conn:
+                for _ in range(n):
+                    conn.execute("SELECT count_customers FROM customer").fetchall()
+        for ops in (first, second):
+            samples = scrape(ops)
+            assert value(samples, "lens_proxy_queries_total", lens=LENS, kind="query", outcome="ok",
+                         sqlstate_class="00") == 5
+            assert value(samples, "lens_proxy_connections_total") == 3
+            assert value(samples, "lens_proxy_connections_open") == 1  # the one held open on the second
+        second.server.process.kill()  # a worker dies with a connection open
+        second.server.process.wait(timeout=10)
+        held.close()
+        assert value(scrape(first), "lens_proxy_connections_open") == 1  # its last word, until the supervisor says
+        worker_exited(second.server.process.pid)  # what the supervisor does when a worker is gone
+        samples = scrape(first)
+        assert value(samples, "lens_proxy_connections_open") == 0
+        assert value(samples, "lens_proxy_queries_total", lens=LENS, kind="query", outcome="ok",
+                     sqlstate_class="00") == 5  # counters keep what the dead worker did
+    finally:
+        if second.server.process.poll() is None:
+            second.server.process.kill()
+        assert stop(first.server) == 0
