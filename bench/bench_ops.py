@@ -2,9 +2,11 @@
 same data, one with ``--http-port`` (metrics recorded on every statement, /metrics scraped every half
 second during the run) and one without, interleaved round by round so machine noise hits both alike.
 
-Workloads: (1) lens-query round trips from one psycopg client (a small GROUP BY over a measure: rewrite
-cache hit, engine, stream), (2) the same from 8 concurrent clients, (3) streaming every order line (the
-rows and bytes counters per batch). Both servers log slow statements the same way (off), so the ratio is
+Workloads: ``SELECT 1`` round trips (no engine: the per-statement bookkeeping at its largest share),
+lens-query round trips from one psycopg client (a small GROUP BY over a measure: rewrite cache hit, engine,
+stream), the same from 8 concurrent clients, and streaming every order line (rows and bytes counted per
+batch). Figures: client throughput, and the server process's CPU time per query (or row), steadier than
+wall time on a machine that does other work; and the observer's own cost per statement, in-process. Both servers log slow statements the same way (off), so the ratio is
 the metrics and the side port alone. Prints per round and the median ratio (with side port / without).
 
     .venv/bin/python bench/bench_ops.py [--customers 10000] [--seconds 3] [--rounds 5]
@@ -35,14 +37,14 @@ QUERY = "SELECT state, count_customers FROM customer GROUP BY state"
 STREAM = "SELECT order_id, product_id, order_value, activity_ts FROM order_placed"
 
 
-def round_trips(dsn: str, seconds: float, clients: int) -> tuple[int, float]:
+def round_trips(dsn: str, seconds: float, clients: int, query: str = QUERY) -> tuple[int, float]:
     def one(_: int) -> int:
         with psycopg.connect(dsn, autocommit=True) as c:
             for _ in range(20):
-                c.execute(QUERY).fetchall()
+                c.execute(query).fetchall()
             n, started = 0, time.perf_counter()
             while time.perf_counter() - started < seconds:
-                c.execute(QUERY).fetchall()
+                c.execute(query).fetchall()
                 n += 1
             return n
 
@@ -138,6 +140,7 @@ def main() -> None:
         http = free_port()
         side = start_server([LENS_DIR], [str(data)], *quiet, "--http-port", str(http))
         workloads = {
+            "SELECT 1": lambda d: round_trips(d, args.seconds, 1, "SELECT 1"),
             "1 client": lambda d: round_trips(d, args.seconds, 1),
             "8 clients": lambda d: round_trips(d, args.seconds, 8),
             "stream": stream,

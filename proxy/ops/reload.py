@@ -214,7 +214,12 @@ class Reloader:
         for cache in (context.access_cache, context.view_cache):
             for key in [k for k in cache if k[0] == name]:
                 del cache[key]
-        REWRITE_CACHE.discard(lambda key: isinstance(key, tuple) and len(key) > 1 and key[1] == name)
+        # the rewrite cache, and any other cache the context holds that can drop entries by key (plans,
+        # results: ``discard(predicate)``), lose every entry whose key names the lens
+        caches = [REWRITE_CACHE] + [v for v in vars(context).values()
+                                    if callable(getattr(v, "discard", None)) and not isinstance(v, set | frozenset)]
+        for cache in caches:
+            cache.discard(lambda key: isinstance(key, tuple) and name in key)
         for listener in self.listeners:
             listener(name, old, new)
 
