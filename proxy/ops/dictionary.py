@@ -164,7 +164,7 @@ def _references(snippet_expr: Any) -> set[tuple[str, str]]:
     return {(c.table.lower(), c.name.lower()) for c in snippet_expr.find_all(exp.Column) if c.catalog == REF_CATALOG}
 
 
-def _shows(refs: set[tuple[str, str]], lens: Lens, access: Access) -> bool:
+def _shows(refs: set[tuple[str, str]], access: Access) -> bool:
     """Whether a snippet naming ``refs`` may be shown to a viewer with ``access``."""
     return all(access.entity_visible(e) and access.member_visible(e, m) for e, m in refs)
 
@@ -331,7 +331,7 @@ class Dictionary:
             aggregation += escape(f" (rolling: trailing {w.trailing or '-'}, leading {w.leading or '-'})")
         type_text = escape(member.type) + (f' <span class="meta">{escape(pg_type)}</span>' if pg_type else "")
         refs = _references(member.expression)
-        snippet = (f"<pre>{escape(member.snippet)}</pre>" if _shows(refs, None, access)  # type: ignore[arg-type]
+        snippet = (f"<pre>{escape(member.snippet)}</pre>" if _shows(refs, access)
                    else '<span class="empty">(names members you cannot see)</span>')
         policies = self._member_policies(entity, member, access)
         example = ""
@@ -382,7 +382,7 @@ class Dictionary:
                 if hidden_ex:
                     facts.append("except " + escape(", ".join(hidden_ex)))
             if policy.row_filter_snippet:
-                if _shows(_references(policy.row_filter), lens, access):
+                if _shows(_references(policy.row_filter), access):
                     facts.append(f"rows where <code>{escape(policy.row_filter_snippet)}</code>")
                 else:
                     facts.append("a row filter on members you cannot see")

@@ -38,7 +38,8 @@ def test_connections_are_logged_with_user_application_and_client(ops_server):
     conn = ops_server.connect(application_name="ops-log-test")
     conn.execute("SELECT 1")
     conn.close()
-    events = _events_until(ops_server, offset, lambda ev: any(e.get("event") == "connection_closed" for e in ev))
+    events = _events_until(ops_server, offset, lambda ev: any(
+        e.get("event") == "connection_closed" and e.get("application_name") == "ops-log-test" for e in ev))
     opened = [e for e in events if e.get("event") == "connection_opened" and e["application_name"] == "ops-log-test"]
     closed = [e for e in events if e.get("event") == "connection_closed" and e["application_name"] == "ops-log-test"]
     assert len(opened) == 1 and len(closed) == 1, events
