@@ -8,9 +8,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rewriter.lens import Entity, Location
+from rewriter.lens import (
+    MASK_FUNCS,
+    Entity,
+    GroupSelector,
+    Location,
+    Mask,
+    Policy,
+    SecureMember,
+    Segment,
+    UserGroup,
+)
 from rewriter.load_checks import LensIssue, did_you_mean
-from rewriter.policy import MASK_FUNCS, GroupSelector, Mask, Policy, SecureMember, Segment, UserGroup
 
 if TYPE_CHECKING:
     from rewriter.lens import Lens

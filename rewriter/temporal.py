@@ -24,23 +24,36 @@ portable SQL (window functions, UNION ALL, equi-joins), the same on every engine
 Each cohort row gets at most one pick row, joined on its primary key or its customer key, so a temporal
 relationship never duplicates or drops cohort rows. Keys, times and ordering use raw values; the appended
 members come out as the querying identity may see them (row filters on both entities, masks). The functions here take ``Expander``s (built by
-``rewriter.expand``) and never import that module.
+``rewriter.expand``, typed here by the ``Expander`` protocol) and never import that module.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import Protocol
 
 from sqlglot import exp
 
-from rewriter.lens import ActivitySchema, Entity, Measure, Member, Temporal
+from rewriter.lens import ActivitySchema, Entity, Lens, Measure, Member, Temporal
 
-if TYPE_CHECKING:
-    from collections.abc import Callable
 
-    from rewriter.expand import Expander
+class Expander(Protocol):
+    """What this module needs of ``rewriter.expand.Expander``: members of one entity instance as SQL."""
 
-    MakeExpander = Callable[[Entity, str], Expander]
+    lens: Lens
+    entity: Entity
+    alias: str
+
+    def row_expression(self, member: Member) -> exp.Expression: ...
+
+    def raw_expression(self, member: Member) -> exp.Expression: ...
+
+    def measure_expression(self, measure: Measure) -> exp.Expression: ...
+
+    def plain_source(self) -> exp.Expression: ...
+
+
+MakeExpander = Callable[[Entity, str], Expander]
 
 COHORT_ALIAS = "__cohort"
 _COUNTS = ("count", "count_distinct", "count_distinct_approx")
