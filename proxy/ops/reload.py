@@ -127,14 +127,17 @@ class Reloader:
         """Check every lens's files every ``interval`` seconds, forever."""
         while True:
             await asyncio.sleep(interval)
-            for name in list(self._sources):
-                try:
-                    await self.reload(name)
-                except Exception:  # never let one lens's trouble stop the polling
-                    log.exception("reloading lens %s failed", name)
+            await self.reload_all()
 
     async def reload_all(self, *, force: bool = False) -> dict[str, str]:
-        return {name: await self.reload(name, force=force) for name in list(self._sources)}
+        outcomes = {}
+        for name in list(self._sources):
+            try:
+                outcomes[name] = await self.reload(name, force=force)
+            except Exception:  # one lens's trouble (a file system error) never stops the others or the poll
+                log.exception("reloading lens %s failed", name)
+                outcomes[name] = "failed"
+        return outcomes
 
     async def reload(self, name: str, *, force: bool = False) -> str:
         """Re-validate lens ``name`` if its files changed (or ``force``); swap it in when valid. Returns what

@@ -95,6 +95,7 @@ class Ops:
     def reload(self) -> None:
         """SIGHUP: re-validate every lens now (the supervisor of worker processes forwards it to each)."""
         log.info("SIGHUP: reloading lenses", extra={"event": "reload_requested", "pid": os.getpid()})
+        self._tasks = [t for t in self._tasks if not t.done()]
         self._tasks.append(asyncio.get_running_loop().create_task(self.reloader.reload_all(force=True)))
 
     async def close(self) -> None:
