@@ -15,7 +15,7 @@ from sqlglot import exp
 
 from proxy.config import ConfigError, load_config
 from rewriter.errors import SqlError
-from rewriter.lens import Entity, Lens
+from rewriter.lens import Entity, Lens, is_reference
 from rewriter.load import LensValidationError, load_lens
 from rewriter.load_checks import is_sql_reference
 from rewriter.rewrite import rewrite
@@ -118,8 +118,11 @@ def referenced_columns(entity: Entity) -> dict[tuple[str, ...], set[str]]:
         if not sources:
             continue
         if select is query and len(sources) == 1 and any(isinstance(e, exp.Star) for e in select.expressions):
-            # SELECT * FROM one table: the entity's fields name that table's columns
-            fields = {f.column or f.name for f in entity.fields}
+            # SELECT * FROM one table: the entity's fields name that table's columns (a field defined by a
+            # snippet reads the columns its snippet names, e.g. trim(feature1))
+            fields = {f.column for f in entity.fields if f.column}
+            fields |= {c.name for f in entity.fields if not f.column for c in f.expression.find_all(exp.Column)
+                       if not is_reference(c) and c.name}
             tables[next(iter(sources.values()))].update(fields)
         for column in select.find_all(exp.Column):
             if column.find_ancestor(exp.Select) is not select or not column.name or column.name == "*":

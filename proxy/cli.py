@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import logging
 import os
 import signal
 import sys
@@ -42,6 +41,18 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--max-connections", type=int, default=100)
     serve.add_argument("--threads", type=int, default=None, help="DuckDB worker threads (default: all cores)")
     serve.add_argument("--log-level", default="INFO")
+    serve.add_argument("--log-format", choices=("text", "json"), default=None,
+                       help="the server log: readable text lines (default) or JSON lines (or the config's server.log_format)")
+    serve.add_argument("--log-min-duration-statement", type=int, default=None, metavar="MS",
+                       help="log statements that take at least MS milliseconds, with the SQL the engine ran "
+                            "(default 1000; -1: never)")
+    serve.add_argument("--http-port", type=int, default=None, metavar="PORT",
+                       help="serve /metrics (Prometheus), /healthz, /readyz and the data dictionary (/) on PORT "
+                            "(default: off, or the config's server.http_port)")
+    serve.add_argument("--http-host", default=None, metavar="HOST", help="the side port's address (default: --host)")
+    serve.add_argument("--reload-interval", type=float, default=None, metavar="SECONDS",
+                       help="poll lens files for edits every SECONDS and reload changed lenses (default 2; 0: only "
+                            "on SIGHUP)")
     serve.add_argument("--auth", choices=("trust", "password", "md5", "scram-sha-256"), default="trust",
                        help="client authentication (password methods need --users)")
     serve.add_argument("--users", metavar="FILE", help="users file with SCRAM verifiers (see `lens-proxy passwd`)")
@@ -147,6 +158,29 @@ def _load_all(paths: list[str]):
     return lenses
 
 
+def _ops_settings(args: argparse.Namespace, host: str):
+    """The operations settings: the command line over the config's ``server:`` section over defaults."""
+    from proxy.config import OpsConfig, load_config
+    from proxy.ops.runtime import OpsSettings
+
+    ops = load_config(args.config).ops if args.config else OpsConfig()
+
+    def pick(flag, configured, default):
+        return flag if flag is not None else configured if configured is not None else default
+
+    settings = OpsSettings(
+        http_port=pick(args.http_port, ops.http_port, None),
+        http_host=pick(args.http_host, ops.http_host, host),
+        slow_ms=pick(args.log_min_duration_statement, ops.log_min_duration_statement, 1000),
+        reload_interval=pick(args.reload_interval, ops.reload_interval, 2.0),
+    )
+    if settings.reload_interval < 0:
+        raise ValueError("--reload-interval must be 0 (SIGHUP only) or positive")
+    if settings.http_port is not None and not 0 <= settings.http_port <= 65535:
+        raise ValueError("--http-port must be a port number (0: any free port)")
+    return settings, pick(args.log_format, ops.log_format, "text")
+
+
 def _open_configured(args: argparse.Namespace):
     """(lenses, backend or {lens: backend}, host, port) from --config or from the simple flags."""
     from proxy.backends import open_backend
@@ -179,10 +213,21 @@ def _open_configured(args: argparse.Namespace):
 
 def _serve(args: argparse.Namespace) -> int:
     """Serve: one process, or (``--workers N``) a supervisor and N worker processes (``proxy.workers``)."""
+    import dataclasses
+
     from proxy.config import ConfigError
+    from proxy.ops.logs import setup_logging
     from proxy.workers import supervise
 
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        ops_settings, log_format = _ops_settings(args, args.host or "127.0.0.1")
+    except ConfigError as e:
+        print(e, file=sys.stderr)
+        return 1
+    except ValueError as e:
+        print(f"lens-proxy: {e}", file=sys.stderr)
+        return 1
+    setup_logging(args.log_level, log_format)
     try:  # everything that can be checked before any engine is opened, so mistakes are reported once
         lenses, host, port, config = _configured(args)
         server_options = _server_options(args, config)
@@ -195,13 +240,16 @@ def _serve(args: argparse.Namespace) -> int:
     workers = args.workers if args.workers is not None else (config.workers if config and config.workers else 0)
     workers = workers or os.cpu_count() or 1
     if workers <= 1:
-        return _serve_worker(args, server_options, None, None, None)
+        return _serve_worker(args, server_options, ops_settings, None, None, None)
+    # every worker serves the side port too (SO_REUSEPORT); /metrics sums the workers' counters, which
+    # share the supervisor's PROMETHEUS_MULTIPROC_DIR
+    ops_settings = dataclasses.replace(ops_settings, http_reuse_port=True)
 
     def announce(bound: int) -> None:
         print(f"lens-proxy: serving {', '.join(lenses)} on {host}:{bound} ({workers} workers)", flush=True)
 
     def worker(sock, peers, ready_fd: int) -> int:
-        return _serve_worker(args, server_options, sock, peers, ready_fd)
+        return _serve_worker(args, server_options, ops_settings, sock, peers, ready_fd)
 
     try:
         return supervise(min(workers, 64), host, port, worker, announce)
@@ -210,8 +258,9 @@ def _serve(args: argparse.Namespace) -> int:
         return 1
 
 
-def _serve_worker(args: argparse.Namespace, server_options: dict, sock, peers, ready_fd: int | None) -> int:
-    """One server process: open the backends, serve until SIGTERM (fast shutdown), close them."""
+def _serve_worker(args: argparse.Namespace, server_options: dict, ops_settings, sock, peers,
+                  ready_fd: int | None) -> int:
+    """One server process: open the backends, serve (and the side port) until SIGTERM (fast shutdown)."""
     from proxy.errors import SqlError
     from proxy.server import LensProxyServer
 
@@ -224,13 +273,26 @@ def _serve_worker(args: argparse.Namespace, server_options: dict, sock, peers, r
         print(f"lens-proxy: cannot open the backend: {type(e).__name__}: {e}", file=sys.stderr)
         return 1
     backends = set(backend.values()) if isinstance(backend, dict) else {backend}
+    first = peers is None or peers.index == 0  # the process that speaks for the server on stdout
 
     async def run() -> None:
+        from proxy.ops.runtime import Ops, make_observer
+
         server = LensProxyServer(
             lenses, backend, host=host, port=port, max_connections=args.max_connections, listen_socket=sock,
-            peers=peers, **server_options
+            peers=peers, observer=make_observer(ops_settings), **server_options
         )
         await server.start()
+        ops = Ops(server, ops_settings)
+        try:
+            await ops.start()
+        except OSError as e:  # the side port is taken or not ours to bind: say so, stop cleanly
+            await ops.close()
+            await server.close()
+            raise SystemExit(f"lens-proxy: cannot serve the HTTP side port {ops_settings.http_host}:"
+                             f"{ops_settings.http_port}: {e.strerror or e}") from None
+        if ops.http is not None and first:
+            print(f"lens-proxy: HTTP side port on {ops_settings.http_host}:{ops.http.port}", flush=True)
         if ready_fd is None:
             print(f"lens-proxy: serving {', '.join(lenses)} on {host}:{server.port}", flush=True)
         else:
@@ -239,19 +301,27 @@ def _serve_worker(args: argparse.Namespace, server_options: dict, sock, peers, r
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        loop.add_signal_handler(signal.SIGHUP, server.reload)
+
+        def reload() -> None:  # SIGHUP: lenses re-validated and swapped (ops), plans and results dropped
+            server.reload()
+            ops.reload()
+
+        loop.add_signal_handler(signal.SIGHUP, reload)
         serving = asyncio.create_task(server.serve_forever())
         await stop.wait()
-        if ready_fd is None or (peers is not None and peers.index == 0):
+        if first:
             print("lens-proxy: shutting down", flush=True)
+        await ops.close()
         await server.close()  # every session told (57P01) and closed, no engine call left running
         serving.cancel()
         await asyncio.gather(serving, return_exceptions=True)
 
-    with asyncio.Runner(loop_factory=_loop_factory(args.event_loop)) as runner:
-        runner.run(run())
-    for b in backends:
-        b.close()
+    try:
+        with asyncio.Runner(loop_factory=_loop_factory(args.event_loop)) as runner:
+            runner.run(run())
+    finally:
+        for b in backends:
+            b.close()
     return 0
 
 

@@ -7,7 +7,7 @@ statements and portals, and writes backend messages to ``self.out``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pyarrow as pa
 
@@ -17,9 +17,6 @@ from proxy.router import Kind, Statement
 from proxy.wire import messages as m
 from proxy.wire import types as pgtypes
 from proxy.wire.encode import encode_rows_text
-
-if TYPE_CHECKING:  # pragma: no cover
-    from proxy.session import Session  # noqa: F401
 
 
 class SessionCommands:

@@ -6,6 +6,10 @@ unknown backend names, unset environment variables), and nothing is half-loaded.
 file: any string may be ``${NAME}`` (or ``${NAME:-default}``), read from the environment at load time.
 
     server: {host: 127.0.0.1, port: 5433}
+    # optional, for operations (proxy.ops): an HTTP side port with /metrics, /healthz, /readyz and the data
+    # dictionary; the log's format; the slow-statement threshold; how often lens files are polled for edits
+    #   server: {http_port: 9187, http_host: 0.0.0.0, log_format: json, log_min_duration_statement: 500,
+    #            reload_interval: 2}
     backends:
       lakehouse:                      # embedded DuckDB over an Iceberg warehouse (and/or DuckDB files)
         type: duckdb
@@ -109,6 +113,21 @@ class ProxyConfig:
     workers: int | None = None  # server processes sharing the port (None: the command line's, else cores)
     scheduler: Mapping[str, int] = field(default_factory=dict)  # proxy.scheduler.SchedulerConfig's fields
     result_cache: Mapping[str, int] = field(default_factory=dict)  # size_mb, max_entry_mb, live_ttl_s
+    ops: OpsConfig = field(default_factory=lambda: OpsConfig())
+
+
+LOG_FORMATS = ("text", "json")
+
+
+@dataclass(frozen=True, slots=True)
+class OpsConfig:
+    """The ``server:`` settings for running in production (the CLI's flags override each)."""
+
+    http_port: int | None = None  # the HTTP side port; None: off
+    http_host: str | None = None  # default: the server's host
+    log_format: str | None = None  # text (default) or json
+    log_min_duration_statement: int | None = None  # ms; -1 never (default 1000)
+    reload_interval: float | None = None  # seconds between polls of the lens files; 0: on SIGHUP only (default 2)
 
 
 # -- loading ----------------------------------------------------------------------------------------------
@@ -124,7 +143,8 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> P
 
 
 _TOP_KEYS = ("server", "backends", "lenses")
-_SERVER_KEYS = ("host", "port", "workers", "scheduler", "result_cache")
+_SERVER_KEYS = ("host", "port", "workers", "scheduler", "result_cache", "http_port", "http_host", "log_format",
+                "log_min_duration_statement", "reload_interval")
 _SCHEDULER_KEYS = ("light_threads", "heavy_slots", "light_cutoff_ms", "heavy_nice")
 _RESULT_CACHE_KEYS = ("size_mb", "max_entry_mb", "live_ttl_s")
 _COMMON_KEYS = ("type", "tables")
@@ -163,6 +183,7 @@ class _Reader:
             return None
         top = self.mapping(root, "", _TOP_KEYS)
         host, port, workers, scheduler, result_cache = "127.0.0.1", 5433, None, {}, {}
+        ops = OpsConfig()
         if "server" in top:
             server = self.mapping(top["server"], "server", _SERVER_KEYS)
             host = self.string(server["host"], "server.host") if "host" in server else host
@@ -174,6 +195,7 @@ class _Reader:
             if "result_cache" in server:
                 values = self.mapping(server["result_cache"], "server.result_cache", _RESULT_CACHE_KEYS)
                 result_cache = {k: self.integer(v, f"server.result_cache.{k}") for k, v in values.items()}
+            ops = self.ops(server)
         backends: dict[str, BackendConfig] = {}
         if "backends" not in top:
             self.issue(root, "", "missing required key 'backends'")
@@ -201,7 +223,42 @@ class _Reader:
             self.issue(top["lenses"], "lenses", "expected a list of {path, backend}")
         if self.issues:
             return None
-        return ProxyConfig(self.path, backends, tuple(lenses), host, port, workers, scheduler, result_cache)
+        return ProxyConfig(self.path, backends, tuple(lenses), host, port, workers, scheduler, result_cache, ops)
+
+    def ops(self, server: dict[str, yaml.Node]) -> OpsConfig:
+        options: dict[str, Any] = {}
+        if "http_port" in server:
+            options["http_port"] = self.integer(server["http_port"], "server.http_port")
+            if options["http_port"] > 65535:
+                self.issue(server["http_port"], "server.http_port", "a port is at most 65535")
+        if "http_host" in server:
+            options["http_host"] = self.string(server["http_host"], "server.http_host")
+        if "log_format" in server:
+            fmt = self.string(server["log_format"], "server.log_format")
+            if fmt not in LOG_FORMATS:
+                self.issue(server["log_format"], "server.log_format",
+                           f"unknown log format {fmt!r}{did_you_mean(fmt, LOG_FORMATS)}; one of {', '.join(LOG_FORMATS)}")
+            options["log_format"] = fmt
+        if "log_min_duration_statement" in server:
+            node = server["log_min_duration_statement"]
+            text = self.string(node, "server.log_min_duration_statement")
+            try:
+                options["log_min_duration_statement"] = int(text)
+                if int(text) < -1:
+                    raise ValueError
+            except ValueError:
+                self.issue(node, "server.log_min_duration_statement",
+                           f"expected milliseconds (an integer, -1 to log none), got {text!r}")
+        if "reload_interval" in server:
+            node = server["reload_interval"]
+            text = self.string(node, "server.reload_interval")
+            try:
+                options["reload_interval"] = float(text)
+                if float(text) < 0:
+                    raise ValueError
+            except ValueError:
+                self.issue(node, "server.reload_interval", f"expected seconds (0: reload on SIGHUP only), got {text!r}")
+        return OpsConfig(**options)
 
     # -- sections -------------------------------------------------------------------------------------------
 

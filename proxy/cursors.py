@@ -7,7 +7,7 @@ engine cursor, so other queries of the session can run while it is open.
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from proxy.backends.base import next_batch
 from proxy.errors import FeatureNotSupported, SqlError
@@ -15,9 +15,6 @@ from proxy.portals import Portal, PreparedStatement, row_description
 from proxy.router import Kind, Statement
 from proxy.wire import messages as m
 from proxy.wire.copy import copy_header, encode_copy_batch, parse_copy_options
-
-if TYPE_CHECKING:  # pragma: no cover
-    from proxy.session import Session  # noqa: F401
 
 
 class CursorCommands:

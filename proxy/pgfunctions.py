@@ -8,7 +8,7 @@ notion of a database, user or setting (which would also reveal the engine's inte
 from __future__ import annotations
 
 import platform
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 import duckdb
 from sqlglot import exp
@@ -16,8 +16,14 @@ from sqlglot import exp
 from proxy.settings import SERVER_VERSION
 from rewriter.naming import postgres_column_name
 
-if TYPE_CHECKING:  # pragma: no cover
-    from proxy.session import Session
+
+class SessionValues(Protocol):
+    """What these functions read of a session (a ``proxy.session.Session`` or a catalog query's context)."""
+
+    database: str
+    user: str
+    pid: int
+    settings: Any  # get(name) -> str
 
 VERSION_TEXT = (
     f"PostgreSQL {SERVER_VERSION} (lens-proxy 0.1.0, DuckDB {duckdb.__version__}) on "
@@ -35,7 +41,7 @@ SERVER_SETTINGS = {
 }
 
 
-def evaluate(tree: exp.Expression, session: Session) -> exp.Expression:
+def evaluate(tree: exp.Expression, session: SessionValues) -> exp.Expression:
     """A copy of ``tree`` with session functions replaced by their values."""
 
     def replace(node: exp.Expression) -> exp.Expression:
@@ -52,7 +58,7 @@ def evaluate(tree: exp.Expression, session: Session) -> exp.Expression:
     return tree.transform(replace)
 
 
-def _value(node: exp.Expression, session: Session) -> exp.Expression | None:
+def _value(node: exp.Expression, session: SessionValues) -> exp.Expression | None:
     if isinstance(node, exp.CurrentVersion):
         return exp.Literal.string(VERSION_TEXT)
     if isinstance(node, exp.CurrentDatabase | exp.CurrentCatalog):

@@ -103,6 +103,7 @@ class LensProxyServer:
         result_cache: ResultCache | None = None,
         listen_socket: socket.socket | None = None,
         peers: Any = None,
+        observer: Any = None,  # proxy.ops.observe.Observer: metrics and server-log hooks
     ) -> None:
         self.host, self.port = host, port
         self.max_connections = max_connections
@@ -133,6 +134,8 @@ class LensProxyServer:
         if result_cache is not None:
             self.context.results = result_cache
         self.context.stats.sources += [self.context.plans, self.context.results, self.scheduler]
+        if observer is not None:
+            self.context.ops = observer
         self._server: asyncio.base_events.Server | None = None
         self._control: asyncio.base_events.Server | None = None
         if peers is not None:
@@ -201,6 +204,7 @@ class LensProxyServer:
         session = Session(self.context, output, peer)
         self._connections[task] = _Connection(session, output, time.monotonic())
         self._publish()
+        self.context.ops.connection_opened()
         queue: asyncio.Queue[object] = asyncio.Queue()
         framing = MessageReader(max_message_size=self.max_message_size)
         reading: asyncio.Task[None] | None = None
@@ -231,8 +235,9 @@ class LensProxyServer:
             try:
                 await session.aclose()
             finally:
-                self._connections.pop(task, None)
+                closed = self._connections.pop(task, None)
                 self._publish()
+                self.context.ops.connection_closed(session, time.monotonic() - closed.accepted_at if closed else 0.0)
                 try:
                     output.flush()
                     writer.close()
@@ -274,6 +279,7 @@ class LensProxyServer:
                 if isinstance(msg, m.StartupMessage) and self._connection_count() > self.max_connections:
                     # every accepted connection counts, authenticated or not (as PostgreSQL counts backends)
                     err = TooManyConnections("sorry, too many clients already")
+                    self.context.ops.connection_refused(err.sqlstate, peer, err.message)
                     writer.write(m.error_response(m.error_fields("FATAL", err.sqlstate, err.message)))
                     await writer.drain()
                     return None
@@ -281,6 +287,7 @@ class LensProxyServer:
                     user, database = msg.params.get("user", ""), msg.params.get("database") or msg.params.get("user", "")
                     host = peer.strip("()").split(",")[0].strip("'")
                     text = f'no pg_hba.conf entry for host "{host}", user "{user}", database "{database}", no encryption'
+                    self.context.ops.connection_refused("28000", peer, text)
                     writer.write(m.error_response(m.error_fields("FATAL", "28000", text)))
                     await writer.drain()
                     return None

@@ -51,6 +51,7 @@ from proxy.errors import (
     SqlError,
     internal_error,
 )
+from proxy.ops.observe import NO_TRACE, Observer, QueryTrace
 from proxy.pgtypes_sql import fix_pg_types, infer_param_types, param_number
 from proxy.plans import Plan, PlanCache, cost_update, parameterize, shape_of
 from proxy.portals import Portal, PreparedStatement, _Transaction, row_description
@@ -126,6 +127,7 @@ class ServerContext:
     plans: PlanCache = field(default_factory=PlanCache)  # statement shapes -> compiled plans (proxy.plans)
     results: ResultCache = field(default_factory=ResultCache)  # whole results by query, parameters, data version
     stats: ServerStats = field(default_factory=ServerStats)  # counters for the metrics (proxy.stats)
+    ops: Observer = field(default_factory=Observer)  # metrics and server-log hooks (proxy.ops)
 
 
 class Session(CursorCommands, SessionCommands):
@@ -156,6 +158,7 @@ class Session(CursorCommands, SessionCommands):
         self._last_sql: str | None = None
         self._inflight: set[concurrent.futures.Future[Any]] = set()
         self._lane = "light"  # the scheduler lane of the statement running (proxy.scheduler)
+        self.trace: QueryTrace = NO_TRACE  # the running statement's stages, for proxy.ops
 
     # -- plumbing -------------------------------------------------------------------------------------
 
@@ -198,8 +201,8 @@ class Session(CursorCommands, SessionCommands):
 
     @property
     def catalog_cursor(self) -> Any:
-        if self._catalog_cursor is None:
-            self._catalog_cursor = self.server.catalog.cursor()
+        if self._catalog_cursor is None or self._catalog_cursor.catalog is not self.server.catalog:
+            self._catalog_cursor = self.server.catalog.cursor()  # (a reload swaps the catalog: proxy.ops.reload)
         return self._catalog_cursor
 
     def catalog_context(self) -> CatalogContext:
@@ -257,9 +260,10 @@ class Session(CursorCommands, SessionCommands):
             portal.cursor.close()
             portal.cursor = None
 
-    def _send_error(self, err: SqlError) -> None:
+    def _send_error(self, err: SqlError, msg: object = None) -> None:
         fields = m.error_fields(err.severity, err.sqlstate, err.message, err.detail, err.hint, err.position)
         self.out.write(m.error_response(fields))
+        self.server.ops.error_sent(self, err, msg)
 
     # -- dispatch -------------------------------------------------------------------------------------
 
@@ -288,7 +292,7 @@ class Session(CursorCommands, SessionCommands):
             return self._fail(internal_error(exc), msg)
 
     def _fail(self, err: SqlError, msg: object) -> bool:
-        self._send_error(err)
+        self._send_error(err, msg)
         if err.severity == "FATAL" or self.state in (SessionState.STARTUP, SessionState.AUTHENTICATING):
             self.close()
             return False
@@ -303,6 +307,9 @@ class Session(CursorCommands, SessionCommands):
         return True
 
     async def _dispatch(self, msg: object) -> bool:
+        current = self.server.lenses.get(self.database)
+        if current is not self.lens and current is not None:  # reloaded (proxy.ops.reload): new messages see it
+            self.lens = current
         if isinstance(msg, m.Query):
             await self._simple_query(msg.sql)
         elif isinstance(msg, m.Parse):
@@ -424,6 +431,7 @@ class Session(CursorCommands, SessionCommands):
         self.server.sessions[self.pid] = self
         self._set_state(SessionState.READY)
         self._ready()
+        self.server.ops.session_started(self)
         return True
 
     # -- simple query ---------------------------------------------------------------------------------
@@ -525,23 +533,33 @@ class Session(CursorCommands, SessionCommands):
     ) -> None:
         self.server.stats.statements += 1
         audit = self.server.audit
-        if audit is None or statement.kind is Kind.EMPTY:
+        if statement.kind is Kind.EMPTY:
             await self._run_one(statement, params=params, max_rows=max_rows, describe=describe, portal=portal,
                                 formats=formats, plan=plan)
             return
         started, sqlstate = time.perf_counter(), "00000"
         self._last_rows, self._last_sql = 0, None
+        self.trace = self.server.ops.trace(self)
         try:
             await self._run_one(statement, params=params, max_rows=max_rows, describe=describe, portal=portal,
                                 formats=formats, plan=plan)
         except SqlError as err:
             sqlstate = err.sqlstate
             raise
+        except asyncio.CancelledError:
+            sqlstate = "57014"
+            raise
+        except Exception:
+            sqlstate = "XX000"
+            raise
         finally:
-            audit.record(user=self.user, role=self.role, lens=self.database, client=self.peer,
-                         application_name=self.settings.get("application_name"), kind=statement.kind.value,
-                         statement=statement.text, sql_hash=sql_hash(self._last_sql), rows=self._last_rows,
-                         duration_ms=round((time.perf_counter() - started) * 1000, 3), sqlstate=sqlstate)
+            self.server.ops.statement_done(self, statement, self.trace, sqlstate, time.perf_counter() - started)
+            self.trace = NO_TRACE
+            if audit is not None:
+                audit.record(user=self.user, role=self.role, lens=self.database, client=self.peer,
+                             application_name=self.settings.get("application_name"), kind=statement.kind.value,
+                             statement=statement.text, sql_hash=sql_hash(self._last_sql), rows=self._last_rows,
+                             duration_ms=round((time.perf_counter() - started) * 1000, 3), sqlstate=sqlstate)
 
     async def _run_one(
         self, statement: Statement, *, params: list[Any], max_rows: int, describe: bool, portal: Portal | None,
@@ -638,15 +656,19 @@ class Session(CursorCommands, SessionCommands):
         """The rewrite of ``statement``, from the LRU when the same text was rewritten for the same lens, user
         and lens parameters (queries reading per-session values are never cached)."""
         assert statement.ast is not None and self.lens is not None
+        stage = self.trace.begin("rewrite")
         key = None
         if not statement_facts(statement.ast).session_values:
             key = (statement.text, *self._plan_key())
             hit = REWRITE_CACHE.get(key)
+            self.trace.rewrite_cache(hit is not None)
             if hit is not None:
+                self.trace.end("rewrite", stage)
                 return hit
         result = self._compile(statement)
         if key is not None:
             REWRITE_CACHE.put(key, result)
+        self.trace.end("rewrite", stage)
         return result
 
     def _compile(self, statement: Statement) -> Compiled:
@@ -738,7 +760,9 @@ class Session(CursorCommands, SessionCommands):
         scheduler = self.server.scheduler
         if scheduler is not None:
             self._lane = scheduler.lane_for(job.owner.cost if job.owner is not None else -1.0)
+        stage = self.trace.begin("engine")
         reader, schema, head, seconds = await self._guarded(_execute, cursor, job, first)
+        self.trace.end("engine", stage)
         self.server.stats.add("engine", seconds)
         if job.owner is not None:
             cost_update(job.owner, seconds)
@@ -829,7 +853,9 @@ class Session(CursorCommands, SessionCommands):
         if describe:
             self.out.write(row_description(portal.schema, portal.result_formats))
         limit = max_rows if max_rows > 0 else None
+        stage = self.trace.begin("stream")
         sent, more = await self._stream(portal, limit, portal.result_formats)
+        self.trace.end("stream", stage)
         portal.rows_sent += sent
         self._last_rows = portal.rows_sent
         if more:
@@ -880,6 +906,7 @@ class Session(CursorCommands, SessionCommands):
             data, rows, portal.pending, portal.exhausted = step
             if data:
                 self.out.write(data)
+                self.trace.wrote(rows, len(data))
                 if portal.collected is not None:
                     portal.collected.append(data)
                     portal.collected_size += len(data)
@@ -895,6 +922,7 @@ class Session(CursorCommands, SessionCommands):
                     portal.collected = None
                 return sent, False
         return sent, portal.pending is not None or not portal.done
+
     def _set_config(self, tree: exp.Expression, params: list[Any], *, apply: bool = True) -> exp.Expression:
         """``set_config(name, value, is_local)`` calls are a session hook: applied here (when ``apply``),
         replaced by the resulting value, so the engine never sees them."""

@@ -156,6 +156,7 @@ def supervise(count: int, host: str, port: int, run_worker: Callable[[socket.soc
             except InterruptedError:
                 continue
             index = children.pop(pid, None)
+            _metrics_gone(pid)
             if index is None or stopping:
                 continue
             log.error("worker %d exited (%s); starting it again", index, os.waitstatus_to_exitcode(status))
@@ -172,6 +173,14 @@ def supervise(count: int, host: str, port: int, run_worker: Callable[[socket.soc
         os.close(ready_w)
         shutil.rmtree(control_dir, ignore_errors=True)
     return code
+
+
+def _metrics_gone(pid: int) -> None:
+    """A worker exited: its live gauges (connections, sessions) leave the summed /metrics."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from proxy.ops.metrics import worker_exited
+
+        worker_exited(pid)
 
 
 def _wait_ready(ready_r: int, count: int, children: dict[int, int], stopping: Callable[[], bool]) -> bool:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,6 +62,14 @@ class LruCache:
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
+
+    def discard(self, predicate: Callable[[Hashable], bool]) -> int:
+        """Drop every entry whose key matches (a reloaded lens's rewrites); how many were dropped."""
+        with self._lock:
+            keys = [k for k in self._items if predicate(k)]
+            for key in keys:
+                del self._items[key]
+            return len(keys)
 
     def __len__(self) -> int:
         return len(self._items)

@@ -73,6 +73,7 @@ class Expander:
         self.access = access
         self.filtering = filtering  # entities whose row filter is being expanded (no filter recursion)
         self.appended: list[str] = []  # temporal relationships whose columns were used (their order of use)
+        self.related: dict[str, tuple[Entity, Measure]] = {}  # sub_query measures used, by their column name
 
     def other(self, entity: Entity, alias: str) -> Expander:
         """An expander for another entity instance of the same query (same parameters and access)."""
@@ -83,14 +84,38 @@ class Expander:
         return entity_source(self.lens, self.entity, self.alias, self.params, self.access, self.filtering)
 
     def source(self) -> exp.Expression:
-        """The entity's row source under this alias, with the columns of the temporal relationships the
-        expanded members used (each relationship joined once, however many of its columns are used)."""
-        if not self.appended:
+        """The entity's row source under this alias, with the columns the expanded members used beyond the
+        entity's own: temporal relationships' (each joined once, however many of its columns are used) and
+        ``sub_query`` measures' (each an aggregate per row of this entity, joined on its primary key)."""
+        if not self.appended and not self.related:
             return self.plain_source()
         used = [t for name in self.appended if (t := self.entity.temporal(name)) is not None]
         base = entity_query(self.lens, self.entity, self.params, (), self.access, self.filtering)
         query = temporal_sql.extended_source(base, self.entity, used, self.other, self.lens.activity_schema)
+        for column, (other, measure) in self.related.items():
+            self._join_related(query, column, other, measure)
         return exp.Subquery(this=query, alias=exp.TableAlias(this=exp.to_identifier(self.alias)))
+
+    def _join_related(self, query: exp.Select, column: str, other: Entity, measure: Measure) -> None:
+        """``LEFT JOIN (SELECT <pk>, <measure> FROM <this entity> JOIN <other> ON <relationship>
+        GROUP BY <pk>) ON <pk>``: a sub_query value for every row at once, which engines without
+        decorrelation (PostgreSQL) run as one hash join instead of a scan per row."""
+        rows, related = self.other(self.entity, "__c_src"), self.other(other, "__s")
+        condition, _ = rows._correlation(related)
+        key = rows.raw_expression(self.entity.member(self.entity.primary_key[0]))  # type: ignore[arg-type]
+        inner = exp.select(exp.alias_(key, "__pk"), exp.alias_(related._expand_measure(measure, ()), "__v"))
+        inner.set("from_", exp.From(this=rows.source()))
+        inner.set("joins", [exp.Join(this=related.source(), on=condition, kind="INNER")])
+        inner.set("group", exp.Group(expressions=[key.copy()]))
+        alias = f"__r_{len(query.args.get('joins') or [])}"
+        cohort_key = self.other(self.entity, temporal_sql.COHORT_ALIAS).raw_expression(
+            self.entity.member(self.entity.primary_key[0]))  # type: ignore[arg-type]
+        query.append("joins", exp.Join(this=exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier(alias))),
+                                       on=exp.EQ(this=exp.column("__pk", table=alias), expression=cohort_key), side="LEFT"))
+        value: exp.Expression = exp.column("__v", table=alias)
+        if measure.measure_type in ("count", "count_distinct", "count_distinct_approx"):
+            value = exp.Coalesce(this=value, expressions=[exp.Literal.number(0)])  # no related rows: 0
+        query.append("expressions", exp.alias_(value, column, quoted=True))
 
     def row_expression(self, member: Member) -> exp.Expression:
         """A field or dimension as a per-row expression, masked where the access masks it."""
@@ -187,7 +212,11 @@ class Expander:
         measure = other.member(measure_name) if other is not None else None
         if other is None or not isinstance(measure, Measure):
             raise SqlError(f"{entity_name}.{measure_name} is not a measure", sqlstate="42703")
-        inner = self.other(other, f"__sub_{other.name}")
+        if self.entity.primary_key:  # joined once for every row (see ``source``)
+            column = f"__sub_{other.name}_{measure.name}"
+            self.related.setdefault(column, (other, measure))
+            return exp.column(exp.to_identifier(column, quoted=True), table=exp.to_identifier(self.alias))
+        inner = self.other(other, f"__sub_{other.name}")  # no key to join back on: a correlated subquery
         condition, _ = self._correlation(inner)
         return self._scalar(inner, inner._expand_measure(measure, stack), condition)
 

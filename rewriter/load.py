@@ -38,11 +38,8 @@ from typing import TypeVar
 import yaml
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
-from yaml.constructor import SafeConstructor
 
 from rewriter.lens import (
-    MEASURE_TYPES,
-    MEMBER_TYPES,
     RELATIONSHIP_KINDS,
     TEMPORAL_KINDS,
     ActivitySchema,
@@ -60,15 +57,14 @@ from rewriter.lens import (
 )
 from rewriter.load_checks import (
     CHECKS,
-    NAME_PATTERN,
     SQL_REF_MEMBER,
     LensIssue,
     did_you_mean,
     is_sql_reference,
-    parse_condition,
-    parse_snippet,
     sql_reference_target,
 )
+from rewriter.load_extends import MEMBER_KINDS, Body, ancestors, merge, rebind_ancestors
+from rewriter.load_nodes import Src, peek
 from rewriter.load_policy import PolicyLoading, check_policies
 from rewriter.load_temporal import attach_appended
 
@@ -96,11 +92,8 @@ MEASURE_KEYS = ("name", "type", "sql_snippet", "description", "hidden", "tags", 
 ROLLING_WINDOW_KEYS = ("trailing", "leading", "offset")
 RELATIONSHIP_KEYS = ("type", "field", "target", "sql_snippet", "verified", "description")
 TARGET_KEYS = ("name", "field")
-MEASURE_TYPE_ALIASES = {"average": "avg"}
-MEMBER_KINDS = ("fields", "dimensions", "measures")
 DEFAULT_DIALECT = "trino"
 
-_NAME_RE = re.compile(rf"{NAME_PATTERN}\Z")
 _WINDOW_RE = re.compile(
     r"(unbounded|[+-]?\d+\s*(minute|hour|day|week|month|quarter|year)s?)\Z", re.IGNORECASE
 )
@@ -139,57 +132,13 @@ def validate_lens(path: str | Path) -> tuple[Lens | None, list[LensIssue]]:
     return (None if issues else lens), issues
 
 
-# --- YAML nodes -----------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Src:
-    """A YAML node with the file and YAML path it came from."""
-
-    file: str
-    node: yaml.Node
-    path: str
-
-    def loc(self) -> Location:
-        return Location(self.file, self.node.start_mark.line + 1, self.path)
-
-    def key(self, name: str) -> str:
-        return f"{self.path}.{name}" if self.path else name
-
-    def items(self) -> list[_Src]:
-        return [_Src(self.file, n, f"{self.path}[{i}]") for i, n in enumerate(self.node.value)]
-
-    @property
-    def is_null(self) -> bool:
-        return isinstance(self.node, yaml.ScalarNode) and self.node.tag == "tag:yaml.org,2002:null"
-
-
-def _peek(src: _Src | None, *keys: str) -> str | None:
-    """The scalar at ``keys`` under a mapping node, without reporting anything (for merging)."""
-    node = src.node if src else None
-    for key in keys:
-        if not isinstance(node, yaml.MappingNode):
-            return None
-        node = next((v for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == key), None)
-    return node.value if isinstance(node, yaml.ScalarNode) else None
-
-
-@dataclass
-class _Body:
-    """What an entity defines, after ``extends``: its sql node and member/relationship nodes."""
-
-    sql: _Src | None
-    members: dict[str, list[_Src]]
-    relationships: list[_Src]
-
-
 @dataclass
 class _RawEntity:
-    src: _Src
-    keys: dict[str, _Src]
+    src: Src
+    keys: dict[str, Src]
     name: str | None
-    parent: _Src | None
-    body: _Body
+    parent: Src | None
+    body: Body
 
 
 @dataclass
@@ -200,54 +149,15 @@ class _Sql:
     columns: tuple[str, ...] | None = None
 
 
-def _merge(parent: _Body, own: _Body) -> _Body:
-    """``own`` over ``parent``: same-named members are replaced in place, new ones appended."""
-    own_names = {(_peek(s, "name") or "").lower() for kind in MEMBER_KINDS for s in own.members[kind]}
-    members: dict[str, list[_Src]] = {}
-    for kind in MEMBER_KINDS:
-        own_by_name: dict[str, _Src] = {}
-        for s in own.members[kind]:
-            own_by_name.setdefault((_peek(s, "name") or "").lower(), s)
-        merged: list[_Src] = []
-        for s in parent.members[kind]:
-            name = (_peek(s, "name") or "").lower()
-            if name in own_by_name:
-                merged.append(own_by_name[name])
-            elif name not in own_names:
-                merged.append(s)
-        merged += [s for s in own.members[kind] if all(s is not m for m in merged)]
-        members[kind] = merged
-    own_targets = {(_peek(r, "target", "name") or "").lower() for r in own.relationships}
-    inherited = [
-        r for r in parent.relationships if (_peek(r, "target", "name") or "").lower() not in own_targets
-    ]
-    return _Body(own.sql or parent.sql, members, inherited + own.relationships)
-
-
 # --- the loader -----------------------------------------------------------------------------------------
 
 
 @dataclass
-class _Loader(PolicyLoading):
+class _Loader(PolicyLoading):  # node reading: rewriter.load_nodes.NodeReader
     root: Path
     dialect: str = DEFAULT_DIALECT
     found: list[LensIssue] = field(default_factory=list)
     where: dict[tuple[Location, str], Location] = field(default_factory=dict)
-
-    def report(self, at: Location | _Src, message: str) -> None:
-        self.found.append(LensIssue(at.loc() if isinstance(at, _Src) else at, message))
-
-    def issues(self) -> list[LensIssue]:
-        unique = list(dict.fromkeys(self.found))  # inherited members are built twice: report once
-        return sorted(unique, key=lambda i: (i.location.file, i.location.line))
-
-    def guard(self, at: _Src, fn: Callable[..., T], *args: object) -> T | None:
-        """``fn(*args)``, turning a crash into an issue so it hides nothing else."""
-        try:
-            return fn(*args)
-        except Exception as exc:
-            self.report(at, f"internal error: {type(exc).__name__}: {exc}")
-            return None
 
     def run(self) -> Lens | None:
         docs = [doc for f in self._files() if (doc := self._read(f)) is not None]
@@ -257,7 +167,8 @@ class _Loader(PolicyLoading):
         raws = [raw for _, keys in roots for raw in self._entity_nodes(keys)]
         bodies = self._resolve_extends(raws)
         built = [self.guard(raw.src, self._entity, raw, bodies[id(raw)]) for raw in raws]
-        entities = tuple(_rebind_ancestors(e, _ancestors(e.name, raws)) for e in built if e is not None)
+        parents = {r.name.lower(): (peek(r.src, 'extends') or peek(r.src, 'extend') or '').lower() for r in raws if r.name}
+        entities = tuple(rebind_ancestors(e, ancestors(e.name, parents)) for e in built if e is not None)
         schema = self._activity_schema(header.get("activity_schema"))
         entities, temporal_issues = attach_appended(entities, schema)
         self.found += temporal_issues
@@ -286,7 +197,7 @@ class _Loader(PolicyLoading):
         self.found += check_policies(lens)
         return lens
 
-    def _activity_schema(self, src: _Src | None) -> ActivitySchema:
+    def _activity_schema(self, src: Src | None) -> ActivitySchema:
         """Which members play the activity-schema roles (defaults: the seed's spelling)."""
         if src is None:
             return ActivitySchema()
@@ -310,7 +221,7 @@ class _Loader(PolicyLoading):
             return []
         return [self.root]
 
-    def _included(self, src: _Src | None) -> list[tuple[_Src, dict[str, _Src]]]:
+    def _included(self, src: Src | None) -> list[tuple[Src, dict[str, Src]]]:
         """``include: [../other_lens]``: the entities of other lens files or directories join this lens
         (their own header keys are ignored), so a lens can add governance to a model defined once."""
         out = []
@@ -329,7 +240,7 @@ class _Loader(PolicyLoading):
                 out.append((doc, {"entities": keys["entities"]} if "entities" in keys else {}))
         return out
 
-    def _read(self, path: Path) -> _Src | None:
+    def _read(self, path: Path) -> Src | None:
         try:
             node = yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
         except yaml.MarkedYAMLError as err:
@@ -346,10 +257,10 @@ class _Loader(PolicyLoading):
             return None
         if node is None:  # an empty file
             node = yaml.MappingNode("tag:yaml.org,2002:map", [], yaml.Mark(str(path), 0, 0, 0, None, None))
-        return _Src(str(path), node, "")
+        return Src(str(path), node, "")
 
-    def _header(self, roots: list[tuple[_Src, dict[str, _Src]]]) -> dict[str, _Src]:
-        header: dict[str, _Src] = {}
+    def _header(self, roots: list[tuple[Src, dict[str, Src]]]) -> dict[str, Src]:
+        header: dict[str, Src] = {}
         header_file: str | None = None
         for doc, keys in roots:
             if "name" not in keys:
@@ -376,7 +287,7 @@ class _Loader(PolicyLoading):
             self.dialect = self._dialect(header["dialect"])
         return header
 
-    def _dialect(self, src: _Src) -> str:
+    def _dialect(self, src: Src) -> str:
         name = (self.text(src) or DEFAULT_DIALECT).strip().lower()
         try:
             Dialect.get_or_raise(name)
@@ -388,7 +299,7 @@ class _Loader(PolicyLoading):
             return DEFAULT_DIALECT
         return name
 
-    def _entity_nodes(self, keys: dict[str, _Src]) -> list[_RawEntity]:
+    def _entity_nodes(self, keys: dict[str, Src]) -> list[_RawEntity]:
         entities = keys.get("entities")
         if entities is None or entities.is_null:
             return []
@@ -403,7 +314,7 @@ class _Loader(PolicyLoading):
             if "extend" in m and "extends" in m:
                 self.report(m["extend"], "give either 'extends' or 'extend', not both")
             parent = m.get("extends") or m.get("extend")
-            body = _Body(
+            body = Body(
                 m.get("sql"),
                 {k: self.sequence(m.get(k)) for k in MEMBER_KINDS},
                 self.sequence(m.get("relationships")),
@@ -411,14 +322,14 @@ class _Loader(PolicyLoading):
             raws.append(_RawEntity(item, m, self.name(m.get("name")), parent, body))
         return raws
 
-    def _resolve_extends(self, raws: list[_RawEntity]) -> dict[int, _Body]:
+    def _resolve_extends(self, raws: list[_RawEntity]) -> dict[int, Body]:
         by_name: dict[str, _RawEntity] = {}
         for raw in raws:
             if raw.name:
                 by_name.setdefault(raw.name.lower(), raw)
-        bodies: dict[int, _Body] = {}
+        bodies: dict[int, Body] = {}
 
-        def resolve(raw: _RawEntity, chain: list[_RawEntity]) -> _Body:
+        def resolve(raw: _RawEntity, chain: list[_RawEntity]) -> Body:
             if id(raw) in bodies:
                 return bodies[id(raw)]
             body = raw.body
@@ -435,7 +346,7 @@ class _Loader(PolicyLoading):
                     cycle = stack[next(i for i, r in enumerate(stack) if r is parent) :] + [parent]
                     self.report(raw.parent, "extends cycle: " + " → ".join(r.name or "?" for r in cycle))
                 else:
-                    body = _merge(resolve(parent, stack), raw.body)
+                    body = merge(resolve(parent, stack), raw.body)
             bodies[id(raw)] = body
             return body
 
@@ -445,7 +356,7 @@ class _Loader(PolicyLoading):
 
     # building the model
 
-    def _entity(self, raw: _RawEntity, body: _Body) -> Entity | None:
+    def _entity(self, raw: _RawEntity, body: Body) -> Entity | None:
         loc = raw.src.loc()
         self.record(loc, raw.keys)
         self_name = raw.name or "ENTITY"
@@ -482,11 +393,11 @@ class _Loader(PolicyLoading):
             policies=self._policies(raw.keys.get("policies"), raw.name),
         )
 
-    def _members(self, items: list[_Src], build: Callable[..., T | None], *args: object) -> tuple[T, ...]:
+    def _members(self, items: list[Src], build: Callable[..., T | None], *args: object) -> tuple[T, ...]:
         built = (self.guard(item, build, item, *args) for item in items)
         return tuple(b for b in built if b is not None)
 
-    def _sql(self, src: _Src, self_name: str, owner: Location) -> _Sql | None:
+    def _sql(self, src: Src, self_name: str, owner: Location) -> _Sql | None:
         if isinstance(src.node, yaml.SequenceNode):  # the docs also write `sql: [ {query: ...} ]`
             items = src.items()
             if len(items) != 1:
@@ -512,7 +423,7 @@ class _Loader(PolicyLoading):
             text, query if query is not None else _PLACEHOLDER_EXPR, self.texts(m.get("tables")), columns
         )
 
-    def _common(self, src: _Src, m: dict[str, _Src], self_name: str = "ENTITY") -> dict:
+    def _common(self, src: Src, m: dict[str, Src], self_name: str = "ENTITY") -> dict:
         return {
             "description": self.text(m.get("description")),
             "hidden": bool(self.flag(m.get("hidden"))),
@@ -521,7 +432,7 @@ class _Loader(PolicyLoading):
             "secure": self._secure(m.get("meta"), self_name),
         }
 
-    def _field(self, src: _Src, self_name: str, columns: tuple[str, ...] | None) -> Field | Dimension | None:
+    def _field(self, src: Src, self_name: str, columns: tuple[str, ...] | None) -> Field | Dimension | None:
         m = self.mapping(src, FIELD_KEYS, required=("name", "type"), what="field")
         if m is None:
             return None
@@ -549,7 +460,7 @@ class _Loader(PolicyLoading):
                      snippet=(snippet if snippet is not None else column or "").strip(), column=column,
                      primary=primary, **self._common(src, m, self_name))  # fmt: skip
 
-    def _dimension(self, src: _Src, self_name: str) -> Dimension | None:
+    def _dimension(self, src: Src, self_name: str) -> Dimension | None:
         keys = DIMENSION_KEYS + (("column",) if src.path.split(".")[-1].startswith("fields") else ())
         m = self.mapping(src, keys, required=("name", "type", "sql_snippet"), what="dimension")
         if m is None:
@@ -564,7 +475,7 @@ class _Loader(PolicyLoading):
                          snippet=(self.text(m.get("sql_snippet")) or "").strip(), sub_query=sub_query,
                          primary=primary, **self._common(src, m, self_name))  # fmt: skip
 
-    def _measure(self, src: _Src, self_name: str) -> Measure | None:
+    def _measure(self, src: Src, self_name: str) -> Measure | None:
         m = self.mapping(src, MEASURE_KEYS, required=("name", "type", "sql_snippet"), what="measure")
         if m is None:
             return None
@@ -579,7 +490,7 @@ class _Loader(PolicyLoading):
                        measure_type=measure_type or "count", rolling_window=window,
                        **self._common(src, m, self_name))  # fmt: skip
 
-    def _rolling_window(self, src: _Src) -> RollingWindow | None:
+    def _rolling_window(self, src: Src) -> RollingWindow | None:
         m = self.mapping(src, ROLLING_WINDOW_KEYS, what="rolling_window")
         if m is None:
             return None
@@ -596,7 +507,7 @@ class _Loader(PolicyLoading):
             self.report(src, "rolling_window needs 'trailing' or 'leading'")
         return RollingWindow(trailing=trailing, leading=leading, offset=offset)
 
-    def _relationship(self, src: _Src, self_name: str) -> Relationship | Temporal | None:
+    def _relationship(self, src: Src, self_name: str) -> Relationship | Temporal | None:
         kind_src = src.node.value if isinstance(src.node, yaml.MappingNode) else []
         declared = next((str(v.value) for k, v in kind_src if getattr(k, "value", None) == "type"
                          and isinstance(v, yaml.ScalarNode)), "")
@@ -633,7 +544,7 @@ class _Loader(PolicyLoading):
                             extra_condition=condition, extra_snippet=snippet.strip() if snippet else None,
                             description=self.text(m.get("description")), verified=verified, location=loc)  # fmt: skip
 
-    def _temporal(self, src: _Src) -> Temporal | None:
+    def _temporal(self, src: Src) -> Temporal | None:
         """``type: first_after`` (…): an ActivitySchema relationship to an appended activity."""
         m = self.mapping(src, TEMPORAL_KEYS, required=("type", "name", "target", "members"), what="relationship")
         if m is None:
@@ -656,148 +567,6 @@ class _Loader(PolicyLoading):
                         description=self.text(m.get("description")), location=src.loc())  # fmt: skip
 
     # snippets
-
-    def parse(self, src: _Src, self_name: str, *, condition: bool = False) -> exp.Expression | None:
-        """The snippet at ``src`` parsed in the lens dialect (problems reported), or None."""
-        what = src.path.rsplit(".", 1)[-1]
-        text = self.text(src)
-        if text is None or not text.strip():
-            self.report(src, f"'{what}' is empty")
-            return None
-        parse = parse_condition if condition else parse_snippet
-        tree, problems = parse(text, self.dialect, self_name, what=what)
-        for problem in problems:
-            self.report(src, problem)
-        return tree
-
-    # scalar values
-
-    def mapping(
-        self, src: _Src, allowed: tuple[str, ...], *, required: tuple[str, ...] = (), what: str = ""
-    ) -> dict[str, _Src] | None:
-        """The keys of a mapping node (null values dropped), reporting unknown, duplicate and missing keys."""
-        if not isinstance(src.node, yaml.MappingNode):
-            self.report(src, f"expected a mapping ({what or 'key: value'})")
-            return None
-        if any(k.tag == "tag:yaml.org,2002:merge" for k, _ in src.node.value):
-            SafeConstructor().flatten_mapping(src.node)  # YAML merge keys (<<: *anchor)
-        keys: dict[str, _Src] = {}
-        seen: set[str] = set()
-        for key_node, value_node in src.node.value:
-            key = str(key_node.value) if isinstance(key_node, yaml.ScalarNode) else "?"
-            key_src = _Src(src.file, key_node, src.key(key))
-            if key in seen:
-                self.report(key_src, f"duplicate key '{key}'")
-            elif key not in allowed:
-                hint = did_you_mean(key, allowed) or f" (allowed: {', '.join(allowed)})"
-                self.report(key_src, f"unknown key '{key}'{hint}")
-            elif not (child := _Src(src.file, value_node, src.key(key))).is_null:
-                keys[key] = child
-            seen.add(key)
-        for key in required:
-            if key not in keys:
-                self.report(src, f"missing required key '{key}'")
-        return keys
-
-    def sequence(self, src: _Src | None) -> list[_Src]:
-        if src is None or src.is_null:
-            return []
-        if not isinstance(src.node, yaml.SequenceNode):
-            self.report(src, f"'{src.path.rsplit('.', 1)[-1]}' must be a list")
-            return []
-        return src.items()
-
-    def text(self, src: _Src | None) -> str | None:
-        if src is None or src.is_null:
-            return None
-        if not isinstance(src.node, yaml.ScalarNode):
-            self.report(src, "expected a single value (quote text that starts with '{' or '[')")
-            return None
-        return str(src.node.value)
-
-    def texts(self, src: _Src | None) -> tuple[str, ...]:
-        if src is None or src.is_null:
-            return ()
-        if isinstance(src.node, yaml.SequenceNode):
-            return tuple(t for item in src.items() if (t := self.text(item)) is not None)
-        value = self.text(src)
-        return (value,) if value is not None else ()
-
-    def flag(self, src: _Src | None) -> bool | None:
-        if src is None or src.is_null:
-            return None
-        if isinstance(src.node, yaml.ScalarNode) and src.node.tag == "tag:yaml.org,2002:bool":
-            return src.node.value.lower() in ("true", "yes", "on", "y")
-        self.report(src, "expected true or false")
-        return None
-
-    def name(self, src: _Src | None) -> str | None:
-        value = self.text(src)
-        if src is not None and value is not None and not _NAME_RE.match(value):
-            self.report(src, f"invalid name '{value}': use letters, digits and _, not starting with a digit")
-        return value
-
-    def member_type(self, src: _Src | None) -> str | None:
-        value = (self.text(src) or "").strip().lower()
-        if src is not None and value not in MEMBER_TYPES:
-            self.report(src, f"unknown member type '{value}'{did_you_mean(value, MEMBER_TYPES)}")
-            return None
-        return value or None
-
-    def measure_type(self, src: _Src | None) -> str | None:
-        value = (self.text(src) or "").strip().lower()
-        value = MEASURE_TYPE_ALIASES.get(value, value)
-        if src is not None and value not in MEASURE_TYPES:
-            hint = did_you_mean(value, (*MEASURE_TYPES, *MEASURE_TYPE_ALIASES))
-            self.report(src, f"unknown measure type '{value}'{hint}")
-            return None
-        return value or None
-
-    def record(self, owner: Location, keys: dict[str, _Src]) -> None:
-        """Remember where each key's value was written, for the whole-lens checks."""
-        self.where.update({(owner, key): src.loc() for key, src in keys.items()})
-
-
-def _ancestors(name: str, raws: list[_RawEntity]) -> tuple[str, ...]:
-    """The entities ``name`` extends, nearest first (cycles are reported elsewhere; stopped here)."""
-    parents = {r.name.lower(): (_peek_text(r.parent) or "").lower() for r in raws if r.name}
-    chain: list[str] = []
-    current = parents.get(name.lower(), "")
-    while current and current not in chain and current != name.lower():
-        chain.append(current)
-        current = parents.get(current, "")
-    return tuple(chain)
-
-
-def _peek_text(src: _Src | None) -> str | None:
-    return str(src.node.value) if src is not None and isinstance(src.node, yaml.ScalarNode) else None
-
-
-def _rebind_ancestors(entity: Entity, ancestors: tuple[str, ...]) -> Entity:
-    """In an entity that extends others, ``${parent.member}`` means this entity's member, as ``${ENTITY.member}``
-    does: an inherited snippet written against its parent's name belongs to whichever entity inherits it."""
-    if not ancestors:
-        return entity
-
-    def rebind(node: exp.Expression) -> exp.Expression:
-        if isinstance(node, exp.Column) and is_reference(node) and node.table.lower() in ancestors:
-            rebound = node.copy()
-            rebound.set("table", exp.to_identifier(entity.name, quoted=True))
-            return rebound
-        return node
-
-    def member(m):
-        return replace(m, expression=m.expression.copy().transform(rebind))
-
-    def relationship(r: Relationship) -> Relationship:
-        if r.extra_condition is None:
-            return r
-        return replace(r, extra_condition=r.extra_condition.copy().transform(rebind))
-
-    return replace(entity, fields=tuple(map(member, entity.fields)), dimensions=tuple(map(member, entity.dimensions)),
-                   measures=tuple(map(member, entity.measures)),
-                   relationships=tuple(map(relationship, entity.relationships)))
-
 
 def _infer_measure_types(entities: tuple[Entity, ...]) -> tuple[Entity, ...]:
     """A min/max measure over a single member has that member's type (a MIN of a date is a date)."""

@@ -30,6 +30,7 @@ from sqlglot.tokens import TokenType
 
 from rewriter.lens import (
     REF_CATALOG,
+    USER_TABLE,
     Dimension,
     Entity,
     Location,
@@ -38,7 +39,6 @@ from rewriter.lens import (
     is_reference,
     reference_target,
 )
-from rewriter.policy import USER_TABLE
 
 SQL_REF_MEMBER = "__sql__"  # ``${entity.sql()}`` is parsed as the table "__lens_ref__"."entity"."__sql__"
 

@@ -8,9 +8,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rewriter.lens import Entity, Location
+from rewriter.lens import (
+    MASK_FUNCS,
+    Entity,
+    GroupSelector,
+    Location,
+    Mask,
+    Policy,
+    SecureMember,
+    Segment,
+    UserGroup,
+)
 from rewriter.load_checks import LensIssue, did_you_mean
-from rewriter.policy import MASK_FUNCS, GroupSelector, Mask, Policy, SecureMember, Segment, UserGroup
+from rewriter.load_nodes import NodeReader
 
 if TYPE_CHECKING:
     from rewriter.lens import Lens
@@ -24,9 +34,8 @@ SEGMENT_KEYS = ("name", "description", "sql_snippet", "sql", "meta")
 MASK_KEYS = ("func", "keep", "keep_last", "sql")
 
 
-class PolicyLoading:
-    """Mixed into the loader; relies on its ``mapping``/``text``/``texts``/``sequence``/``name``/``parse``/
-    ``report``/``record``."""
+class PolicyLoading(NodeReader):
+    """The governance readers of the loader (``rewriter.load`` subclasses this)."""
 
     def _selector(self, src) -> GroupSelector:
         """``"*"``, a list of groups, or ``{includes: …, excludes: …}``."""

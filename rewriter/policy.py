@@ -32,116 +32,30 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlglot import exp
 
-if TYPE_CHECKING:
-    from rewriter.lens import Entity, Lens, Location
+from rewriter.lens import (
+    MASK_FUNCS,
+    REDACTED,
+    USER_TABLE,
+    Entity,
+    GroupSelector,
+    Lens,
+    Mask,
+    Policy,
+    SecureMember,
+    Segment,
+    UserGroup,
+)
 
-USER_TABLE = "__lens_user__"  # ``{{ user.attr }}`` in a policy snippet parses as the column "__lens_user__"."attr"
-MASK_FUNCS = ("redact", "md5", "sha256", "null", "keep_last", "sql")
-REDACTED = "--redact--"  # Lens 2's redact text
+__all__ = ["MASK_FUNCS", "REDACTED", "USER_TABLE", "GroupSelector", "Mask", "Policy", "SecureMember", "Segment",
+           "UserGroup"]
 
 
 class NoAccess(Exception):
     """The identity may not use this lens at all."""
-
-
-@dataclass(frozen=True, slots=True)
-class GroupSelector:
-    """Groups a rule applies to: ``includes`` (``"*"``: every group) minus ``excludes``."""
-
-    includes: tuple[str, ...] = ("*",)
-    excludes: tuple[str, ...] = ()
-
-    def matches(self, groups: frozenset[str]) -> bool:
-        def named(selector: tuple[str, ...]) -> bool:
-            return "*" in selector or any(g.lower() in groups for g in selector)
-
-        return named(self.includes) and not (self.excludes and named(self.excludes))
-
-
-@dataclass(frozen=True, slots=True)
-class UserGroup:
-    """A Lens 2 user group: ``includes``/``excludes`` entries are ``"*"``, ``users:id:<user>`` or
-    ``roles:<role>`` (a bare name means a user)."""
-
-    name: str
-    includes: tuple[str, ...]
-    excludes: tuple[str, ...] = ()
-    description: str | None = None
-    location: Location | None = None
-
-    def matches(self, identity: Identity) -> bool:
-        return _selects(self.includes, identity) and not _selects(self.excludes, identity)
-
-
-def _selects(entries: tuple[str, ...], identity: Identity) -> bool:
-    for entry in entries:
-        text = entry.strip().lower()
-        if text == "*":
-            return True
-        kind, _, name = text.rpartition(":")
-        if kind in ("", "users:id", "user", "users") and name == identity.user.lower():
-            return True
-        if kind in ("roles", "role", "groups", "group") and name in identity.roles:
-            return True
-    return False
-
-
-@dataclass(frozen=True, slots=True)
-class Mask:
-    """How a member's values are hidden. ``keep_last``: all but the last ``keep`` characters starred;
-    ``sql``: ``expression`` (lens dialect, ``${entity.member}`` references) replaces the value."""
-
-    func: str
-    keep: int = 0
-    expression: exp.Expression | None = None
-    snippet: str | None = None
-    location: Location | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class SecureMember:
-    """Lens 2 ``meta.secure`` on a member: masked with ``mask`` for the groups ``applies_to`` selects."""
-
-    mask: Mask
-    applies_to: GroupSelector
-
-
-@dataclass(frozen=True, slots=True)
-class Segment:
-    """A Lens 2 segment: a named condition; with ``secure``, forced as a row filter for those groups."""
-
-    name: str
-    condition: exp.Expression
-    snippet: str
-    secure: GroupSelector | None = None
-    location: Location | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Policy:
-    name: str
-    groups: GroupSelector
-    entity: str | None = None  # lens-level policy for one entity; None: every entity (or the declaring one)
-    members_include: tuple[str, ...] | None = None  # None: every member
-    members_exclude: tuple[str, ...] = ()
-    row_filter: exp.Expression | None = None
-    row_filter_snippet: str | None = None
-    masks: tuple[tuple[str, Mask], ...] = ()  # (member, mask)
-    location: Location | None = None
-
-    def member_visible(self, name: str) -> bool:
-        lowered = name.lower()
-        included = self.members_include is None or "*" in self.members_include or any(
-            m.lower() == lowered for m in self.members_include)
-        return included and not any(m.lower() == lowered for m in self.members_exclude)
-
-    def mask_for(self, member: str) -> Mask | None:
-        return next((mask for name, mask in self.masks if name.lower() == member.lower()), None)
-
 
 @dataclass(frozen=True, slots=True)
 class Identity:

@@ -265,7 +265,7 @@ def _resolve_scope(state: _ScopeState, by_select: dict[int, _ScopeState]) -> Non
             continue
         whole = _whole_row(column, state)
         if whole is not None:
-            column.replace(whole)
+            _replace_whole_row(column, whole)
             continue
         resolved = _lookup(column, state, by_select, aliases)
         if resolved is None:
@@ -300,6 +300,18 @@ def _whole_row(column: exp.Column, state: _ScopeState) -> exp.Expression | None:
               for m in binding.entity.members
               if not isinstance(m, Measure) and not m.hidden and binding.member(m.name) is not None]
     return exp.Struct(expressions=fields)
+
+
+def _replace_whole_row(column: exp.Column, row: exp.Struct) -> None:
+    """A row in place of ``column``; a row's NULL tests are PostgreSQL's: ``row IS NULL`` when every field
+    is NULL, ``row IS NOT NULL`` when none is (so the two are not each other's negation)."""
+    test = column.parent
+    if isinstance(test, exp.Is) and isinstance(test.expression, exp.Null) and test.this is column:
+        checks = [exp.Is(this=f.expression.copy(), expression=exp.Null(), negate=bool(test.args.get("negate")))
+                  for f in row.expressions]
+        test.replace(exp.Paren(this=exp.and_(*checks)) if checks else exp.true())
+        return
+    column.replace(row)
 
 
 def _lookup(

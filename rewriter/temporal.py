@@ -24,23 +24,36 @@ portable SQL (window functions, UNION ALL, equi-joins), the same on every engine
 Each cohort row gets at most one pick row, joined on its primary key or its customer key, so a temporal
 relationship never duplicates or drops cohort rows. Keys, times and ordering use raw values; the appended
 members come out as the querying identity may see them (row filters on both entities, masks). The functions here take ``Expander``s (built by
-``rewriter.expand``) and never import that module.
+``rewriter.expand``, typed here by the ``Expander`` protocol) and never import that module.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import Protocol
 
 from sqlglot import exp
 
-from rewriter.lens import ActivitySchema, Entity, Measure, Member, Temporal
+from rewriter.lens import ActivitySchema, Entity, Lens, Measure, Member, Temporal
 
-if TYPE_CHECKING:
-    from collections.abc import Callable
 
-    from rewriter.expand import Expander
+class Expander(Protocol):
+    """What this module needs of ``rewriter.expand.Expander``: members of one entity instance as SQL."""
 
-    MakeExpander = Callable[[Entity, str], Expander]
+    lens: Lens
+    entity: Entity
+    alias: str
+
+    def row_expression(self, member: Member) -> exp.Expression: ...
+
+    def raw_expression(self, member: Member) -> exp.Expression: ...
+
+    def measure_expression(self, measure: Measure) -> exp.Expression: ...
+
+    def plain_source(self) -> exp.Expression: ...
+
+
+MakeExpander = Callable[[Entity, str], Expander]
 
 COHORT_ALIAS = "__cohort"
 _COUNTS = ("count", "count_distinct", "count_distinct_approx")
@@ -61,6 +74,7 @@ def extended_source(base: exp.Expression, entity: Entity, used: list[Temporal], 
         assert target is not None
         alias = f"__t_{temporal.name}"
         query, on = _plan(temporal, entity, target, expander, schema, alias, cohort)
+        query = _own_names(query, temporal.name)
         joins.append(exp.Join(this=_sub(query, alias), on=on, side="LEFT"))
         for name in temporal.members:
             member = target.member(name)
@@ -268,6 +282,25 @@ def _bounds(temporal: Temporal) -> exp.Select:
     hi = exp.Coalesce(this=count_at(_NEXT), expressions=[exp.Max(this=exp.column("__total"))])
     return (exp.select("__pk", "__k", exp.alias_(count_at(_LE), "__lo"), exp.alias_(hi, "__hi"))
             .from_(_sub(counted, "__counted")).where(probe_rows).group_by("__pk", "__k"))
+
+
+def _own_names(query: exp.Select, name: str) -> exp.Select:
+    """The pick's CTEs (``__c``, ``__a``) renamed after its relationship: an engine may refuse two sibling
+    subqueries defining the same CTE name (Spark), and the names then say what they hold."""
+    names = {"__c": f"__c_{name}", "__a": f"__a_{name}"}
+
+    def rename(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.TableAlias) and isinstance(node.parent, exp.CTE) and node.name in names:
+            return exp.TableAlias(this=exp.to_identifier(names[node.name]))
+        if isinstance(node, exp.Table) and not node.db and node.name in names:
+            renamed = node.copy()
+            renamed.set("this", exp.to_identifier(names[node.name]))
+            if not node.alias:
+                renamed.set("alias", exp.TableAlias(this=exp.to_identifier(node.name)))  # columns keep their qualifier
+            return renamed
+        return node
+
+    return query.transform(rename)
 
 
 def _member(entity: Entity, name: str) -> Member:

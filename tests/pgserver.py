@@ -77,6 +77,16 @@ class PostgresServer:
         subprocess.run([self.binary("createdb"), "-h", self.host, "-p", str(self.port), "-U", SUPERUSER, name],
                        check=True, capture_output=True, timeout=60)
 
+    def stop(self) -> None:
+        """Stop the server (fast shutdown): an outage, for tests of what depends on it; ``restart`` ends it."""
+        _run([str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-m", "fast", "-w", "stop"], timeout=60)
+
+    def restart(self) -> None:
+        """Start a server stopped with ``stop`` again, on the same port and data."""
+        _run([str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-l", str(self.log_file), "-w", "-t", "60",
+              "start"], timeout=90)
+        _wait_ready(self)
+
     @classmethod
     @contextlib.contextmanager
     def start(cls, base_dir: Path, *, settings: dict[str, str] | None = None) -> Iterator[PostgresServer]:

@@ -26,6 +26,8 @@ from tests.sparkserver import SparkConnectServer, available
 
 SHOP_DIR = ROOT / "tests" / "fixtures" / "lenses" / "shop"
 C360_DIR = ROOT / "lenses" / "customer_360"
+FUNNELS_DIR = ROOT / "tests" / "fixtures" / "lenses" / "funnels"
+JOURNEYS_DIR = ROOT / "lenses" / "customer_360_journeys"
 SETUPS = ["duckdb-file", "duckdb-iceberg", "postgres", pytest.param("spark", marks=pytest.mark.spark)]
 
 
@@ -49,7 +51,7 @@ def spark_connect(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkCon
 
 
 def _config(path: Path, backend: str, lenses: dict[Path, str] | None = None) -> Path:
-    lenses = lenses or {C360_DIR: "main", SHOP_DIR: "main"}
+    lenses = lenses or {C360_DIR: "main", SHOP_DIR: "main", FUNNELS_DIR: "main", JOURNEYS_DIR: "main"}
     body = f"backends:\n  main:\n{backend}\nlenses:\n" + "".join(
         f"  - {{path: {lens}, backend: {name}}}\n" for lens, name in lenses.items())
     path.write_text(body)

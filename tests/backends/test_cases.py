@@ -1,4 +1,5 @@
-"""The seed questions, the SQL-around-lens cases and the fan-out cases on every backend set-up, through a
+"""The seed questions, the SQL-around-lens cases, the fan-out cases and the funnel/temporal cases on every
+backend set-up, through a
 real lens-proxy and psycopg, against the same ground truth (hand-written SQL on the raw tables, or the
 hand-computed rows of tests/cases/fanout.yaml): the answers must not depend on where the data lives.
 """
@@ -26,6 +27,8 @@ def _cases(name: str, keys: set[str]) -> list[dict]:
 QUESTIONS = _cases("customer_360_questions.yaml", {"name", "sql", "check_query", "ordered"})
 AROUND_LENS = _cases("customer_360.yaml", {"name", "sql", "check_query", "ordered"})
 FANOUT = _cases("fanout.yaml", {"name", "sql", "rows", "naive", "ordered"})
+FUNNELS = _cases("funnels.yaml", {"name", "sql", "check_query", "ordered"})
+JOURNEYS = _cases("customer_360_journeys.yaml", {"name", "sql", "check_query", "ordered"})
 
 # Cases a backend cannot answer yet, with the reason; strict: when one starts passing, this list must shrink.
 KNOWN_GAPS: dict[tuple[str, str], str] = {}
@@ -77,3 +80,28 @@ def test_fanout(case, shop, backend_server, request):
     _gap(request, backend_server, case)
     actual = shop.execute(case["sql"]).fetchall()
     rows_equal(actual, [tuple(r) for r in case["rows"]], ordered=case.get("ordered", False))
+
+
+@pytest.fixture(scope="module")
+def funnels(backend_server):
+    with _connect(backend_server, "funnels") as conn:
+        yield conn
+
+
+@pytest.fixture(scope="module")
+def journeys(backend_server):
+    with _connect(backend_server, "customer_360_journeys") as conn:
+        yield conn
+
+
+@pytest.mark.parametrize("case", FUNNELS, ids=[c["name"] for c in FUNNELS])
+def test_funnel(case, funnels, truth, backend_server, request):
+    """sub_query members with their relationship's snippet, and every temporal relationship: portable SQL."""
+    _gap(request, backend_server, case)
+    _check_against_truth(funnels, truth, case)
+
+
+@pytest.mark.parametrize("case", JOURNEYS, ids=[c["name"] for c in JOURNEYS])
+def test_journey(case, journeys, truth, backend_server, request):
+    _gap(request, backend_server, case)
+    _check_against_truth(journeys, truth, case)
