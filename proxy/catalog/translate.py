@@ -32,6 +32,7 @@ from proxy.catalog.store import Relation
 from proxy.errors import InsufficientPrivilege, SqlError
 from rewriter.functions import SESSION_FUNCTIONS, check_calls
 from rewriter.naming import postgres_column_name
+from rewriter.postgres import fold_identifiers
 
 _REG_TYPES = {"REGCLASS": "regclass", "REGTYPE": "regtype", "REGNAMESPACE": "regnamespace", "REGPROC": "regproc",
               "REGPROCEDURE": "regproc", "REGROLE": "regrole", "REGOPER": "regoper", "REGOPERATOR": "regoper",
@@ -65,7 +66,7 @@ class Target:
 def translate(tree: exp.Expression, context: object, target: Target) -> tuple[str, list[int]]:
     """DuckDB SQL for the catalog query ``tree`` (not modified), and the client parameter numbers it uses."""
     check_calls(tree)  # PostgreSQL's functions only (the router checked the client's spelling already)
-    tree = _name_projections(tree.copy())
+    tree = _name_projections(fold_identifiers(tree.copy()))  # AS Foo names the column foo, as in Postgres
     tree = pgfunctions.evaluate(tree, context)  # type: ignore[arg-type]
     tree = _each(tree, exp.Anonymous, lambda n: _current_setting(n, context))
     ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}

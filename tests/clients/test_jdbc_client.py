@@ -82,6 +82,12 @@ def dumps(classpath: str, server: RunningServer, oracle_keys, metabase_file: Pat
             _dump(classpath, oracle_keys.host, oracle_keys.port, "postgres", metabase_file))
 
 
+def _at(head: list[str], column: str) -> int:
+    """A result column's position by name, whatever its case: pgJDBC 42.5 (Debian's) aliases its metadata
+    columns unquoted (``AS FK_NAME``, so PostgreSQL names them ``fk_name``), later versions quote them."""
+    return [h.upper() for h in head].index(column.upper())
+
+
 def _table(rows: list[list[str]]) -> tuple[list[str], list[list[str]]]:
     head = next((r[1:] for r in rows if r[0] == "cols"), [])
     return head, [r[1:] for r in rows if r[0] == "row"]
@@ -89,7 +95,7 @@ def _table(rows: list[list[str]]) -> tuple[list[str], list[list[str]]]:
 
 def _mask(rows: list[list[str]], *columns: str) -> list[list[str]]:
     head, body = _table(rows)
-    at = [head.index(c) for c in columns]
+    at = [_at(head, c) for c in columns]
     return [["cols", *head]] + [["row", *("*" if i in at else v for i, v in enumerate(r))] for r in body]
 
 
@@ -112,10 +118,10 @@ def normalized(section: str, rows: list[list[str]], *, proxy: bool, kept_keys: s
         return _mask(rows, "REMARKS")
     if section.startswith(("getColumns", "getColumnPrivileges")) and proxy:  # measures: only the lens has them
         measures = {(t, m) for t, ms in lens_measures().items() for m in ms}
-        table, column = head.index("TABLE_NAME"), head.index("COLUMN_NAME")
+        table, column = _at(head, "TABLE_NAME"), _at(head, "COLUMN_NAME")
         return [["cols", *head]] + [["row", *r] for r in body if (r[table], r[column]) not in measures]
     if section.startswith(("getImportedKeys", "getExportedKeys", "getCrossReference")) and proxy:
-        name = head.index("FK_NAME")  # the keys PostgreSQL can hold (the others: test_foreign_keys_…)
+        name = _at(head, "FK_NAME")  # the keys PostgreSQL can hold (the others: test_foreign_keys_…)
         return [["cols", *head]] + [["row", *r] for r in body if r[name] in kept_keys]
     return rows
 
@@ -134,7 +140,7 @@ def test_matches_postgres(dumps, system_row_types):  # noqa: ANN001
     for section, rows in postgres.items():
         if section.startswith("getImportedKeys"):
             head, body = _table(rows)
-            kept |= {r[head.index("FK_NAME")] for r in body}
+            kept |= {r[_at(head, "FK_NAME")] for r in body}
     differing = []
     for section in postgres:
         mine = normalized(section, proxy.get(section, []), proxy=True, kept_keys=kept, system_types=system_row_types)
@@ -181,7 +187,7 @@ def test_foreign_keys_are_the_lens_relationships(dumps):  # noqa: ANN001
     for entity in ("customer", "order_placed", "order_rejected", "order_invoiced"):
         for section, side in ((f"getImportedKeys({entity})", 0), (f"getExportedKeys({entity})", 2)):
             head, body = _table(proxy[section])
-            at = [head.index(c) for c in ("FKTABLE_NAME", "FKCOLUMN_NAME", "PKTABLE_NAME", "PKCOLUMN_NAME")]
+            at = [_at(head, c) for c in ("FKTABLE_NAME", "FKCOLUMN_NAME", "PKTABLE_NAME", "PKCOLUMN_NAME")]
             assert {tuple(r[i] for i in at) for r in body} == {k for k in lens if k[side] == entity}, section
 
 
