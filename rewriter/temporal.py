@@ -21,7 +21,7 @@ portable SQL (window functions, UNION ALL, equi-joins), the same on every engine
   row number), and ``count``/``sum`` aggregates come from running totals at lo and hi (other measure
   types join the rows lo+1 … hi).
 
-Each cohort row gets at most one pick row, joined on its primary key or its customer key, so a temporal
+Each cohort row gets at most one pick row, joined on its customer (and time, and next occurrence), so a temporal
 relationship never duplicates or drops cohort rows. Keys, times and ordering use raw values; the appended
 members come out as the querying identity may see them (row filters on both entities, masks). The functions here take ``Expander``s (built by
 ``rewriter.expand``, typed here by the ``Expander`` protocol) and never import that module.
@@ -92,7 +92,6 @@ def _plan(temporal: Temporal, entity: Entity, target: Entity, expander: MakeExpa
     """(pick query, join condition with the cohort row) for one relationship."""
     key = cohort.raw_expression(_member(entity, temporal.field or schema.entity))
     ts = cohort.raw_expression(_member(entity, schema.timestamp))
-    pk = cohort.raw_expression(_member(entity, entity.primary_key[0]))
     append_rows = _append_rows(temporal, expander(target, "__a_src"), schema)
     members = [_member(target, name) for name in temporal.members]
     if temporal.window == "ever" or temporal.kind in ("first_before", "last_after"):
@@ -107,7 +106,18 @@ def _plan(temporal: Temporal, entity: Entity, target: Entity, expander: MakeExpa
     cohort_rows = _cohort_rows(temporal, expander(entity, "__c_src"), schema)
     query = _windowed(temporal, members, expander(target, "__a"))
     query.set("with_", exp.With(expressions=[_cte(cohort_rows, "__c"), _cte(append_rows, "__a")]))
-    return query, exp.EQ(this=exp.column("__pk", table=alias), expression=pk)
+    # a window depends on the cohort row's customer and time (and next occurrence) only: picks are made per
+    # distinct (customer, time[, next]) and joined back on them, not per row on its key
+    on = exp.and_(exp.EQ(this=exp.column("__k", table=alias), expression=key),
+                  exp.EQ(this=exp.column("__t", table=alias), expression=ts))
+    if temporal.window == "in_between":
+        nxt = cohort.raw_expression(_member(entity, schema.next_occurrence))
+        # NULL-safe and hashable on every engine: both NULL, or both equal
+        on = exp.and_(on, exp.EQ(this=exp.Paren(this=exp.Is(this=exp.column("__next", table=alias), expression=exp.Null())),
+                                 expression=exp.Paren(this=exp.Is(this=nxt.copy(), expression=exp.Null()))),
+                      exp.EQ(this=exp.Coalesce(this=exp.column("__next", table=alias), expressions=[exp.column("__t", table=alias)]),
+                             expression=exp.Coalesce(this=nxt, expressions=[ts.copy()])))
+    return query, on
 
 
 def _per_customer(temporal: Temporal, members: list[Member], appended: Expander) -> exp.Select:
@@ -122,39 +132,38 @@ def _per_customer(temporal: Temporal, members: list[Member], appended: Expander)
 
 
 def _windowed(temporal: Temporal, members: list[Member], appended: Expander) -> exp.Select:
-    """One row per cohort key (``__pk``) with appended rows in its window: the picked row's members, or
-    the aggregates over the window."""
+    """One row per cohort (customer, time[, next occurrence]) with appended rows in its window: the picked
+    row's members, or the aggregates over the window."""
     bounds = _bounds(temporal)
     b = "__b"
+    keys = [exp.column(c, table=b) for c in _key_columns(temporal)]
     same_customer = exp.EQ(this=exp.column("__k", table="__a"), expression=exp.column("__k", table=b))
     rn, lo, hi = exp.column("__rn", table="__a"), exp.column("__lo", table=b), exp.column("__hi", table=b)
     nonempty = exp.Where(this=exp.LT(this=lo.copy(), expression=hi.copy()))
     if temporal.pick is not None:
         picked = exp.Add(this=lo.copy(), expression=exp.Literal.number(1)) if temporal.pick == "first" else hi.copy()
         values = [exp.alias_(appended.row_expression(m), m.name, quoted=True) for m in members]
-        query = exp.select(exp.column("__pk", table=b), *values).from_(_sub(bounds, b))
+        query = exp.select(*keys, *values).from_(_sub(bounds, b))
         query.set("joins", [exp.Join(this=exp.to_table("__a"), kind="INNER",
                                      on=exp.and_(same_customer, exp.EQ(this=rn, expression=picked)))])
         query.set("where", nonempty)
         if temporal.kind in ("first_in_between", "last_in_between"):
-            query = query.join(exp.to_table("__c"), join_type="INNER",
-                               on=exp.EQ(this=exp.column("__pk", table="__c"), expression=exp.column("__pk", table=b)))
             picked_time = exp.column("__t", table="__a")
             if temporal.kind == "first_in_between":  # the first row after t, if not after t_next
-                limit = exp.or_(exp.Is(this=exp.column("__next", table="__c"), expression=exp.Null()),
-                                exp.LTE(this=picked_time, expression=exp.column("__next", table="__c")))
+                limit = exp.or_(exp.Is(this=exp.column("__next", table=b), expression=exp.Null()),
+                                exp.LTE(this=picked_time, expression=exp.column("__next", table=b)))
             else:  # the last row up to t_next, if after t
-                limit = exp.GT(this=picked_time, expression=exp.column("__t", table="__c"))
+                limit = exp.GT(this=picked_time, expression=exp.column("__t", table=b))
             query = query.where(limit)
         return query
     if all(_running(m) is not None for m in members):  # count/sum: running totals at hi minus at lo
-        return _from_running_totals(members, appended, bounds)
+        return _from_running_totals(members, appended, bounds, keys)
     values = [exp.alias_(appended.measure_expression(m), m.name, quoted=True) for m in members]  # type: ignore[arg-type]
-    query = exp.select(exp.column("__pk", table=b), *values).from_(_sub(bounds, b))
+    query = exp.select(*keys, *values).from_(_sub(bounds, b))
     query.set("joins", [exp.Join(this=exp.to_table("__a"), kind="INNER", on=exp.and_(
         same_customer, exp.GT(this=rn, expression=lo), exp.LTE(this=rn.copy(), expression=hi)))])
     query.set("where", nonempty)
-    return query.group_by(exp.column("__pk", table=b))
+    return query.group_by(*[k.copy() for k in keys])
 
 
 def _running(member: Member) -> str | None:
@@ -162,7 +171,13 @@ def _running(member: Member) -> str | None:
     return member.measure_type if isinstance(member, Measure) and member.measure_type in ("count", "sum") else None
 
 
-def _from_running_totals(members: list[Member], appended: Expander, bounds: exp.Select) -> exp.Select:
+def _key_columns(temporal: Temporal) -> list[str]:
+    """What a cohort row's window depends on: its customer and time, and its next occurrence in between."""
+    return ["__k", "__t", "__next"] if temporal.window == "in_between" else ["__k", "__t"]
+
+
+def _from_running_totals(members: list[Member], appended: Expander, bounds: exp.Select,
+                         keys: list[exp.Expression]) -> exp.Select:
     """``count``: C(hi) - C(lo); ``sum``: S(hi) - S(lo) when some row had a value (else NULL, as SQL's sum)."""
     order = exp.Order(expressions=[exp.Ordered(this=exp.column("__rn", table="__a"), nulls_first=False)])
     spec = exp.WindowSpec(kind="ROWS", start="UNBOUNDED", start_side="PRECEDING", end="CURRENT ROW")
@@ -187,7 +202,7 @@ def _from_running_totals(members: list[Member], appended: Expander, bounds: exp.
                         expression=exp.Coalesce(this=exp.column(f"__s{i}", table="__l"), expressions=[exp.Literal.number(0)]))
         values.append(exp.alias_(exp.Case(ifs=[exp.If(this=exp.GT(this=count, expression=exp.Literal.number(0)), true=total)]),
                                  m.name, quoted=True))
-    query = exp.select(exp.column("__pk", table=b), *values).from_(_sub(bounds, b))
+    query = exp.select(*[k.copy() for k in keys], *values).from_(_sub(bounds, b))
     at = [("__h", exp.column("__hi", table=b), "INNER"), ("__l", exp.column("__lo", table=b), "LEFT")]
     joins = []
     for alias, number, side in at:
@@ -204,11 +219,10 @@ def _cohort_rows(temporal: Temporal, cohort: Expander, schema: ActivitySchema) -
     entity = cohort.entity
     key = cohort.raw_expression(_member(entity, temporal.field or schema.entity))
     ts = cohort.raw_expression(_member(entity, schema.timestamp))
-    columns = [exp.alias_(cohort.raw_expression(_member(entity, entity.primary_key[0])), "__pk"),
-               exp.alias_(key, "__k"), exp.alias_(ts, "__t")]
+    columns = [exp.alias_(key, "__k"), exp.alias_(ts, "__t")]
     if temporal.window == "in_between":
         columns.append(exp.alias_(cohort.raw_expression(_member(entity, schema.next_occurrence)), "__next"))
-    select = exp.Select(expressions=columns)
+    select = exp.Select(expressions=columns, distinct=exp.Distinct())
     select.set("from_", exp.From(this=cohort.plain_source()))
     return select.where(_not_null(key), _not_null(ts))
 
@@ -233,7 +247,8 @@ def _append_rows(temporal: Temporal, append: Expander, schema: ActivitySchema) -
 
 
 def _bounds(temporal: Temporal) -> exp.Select:
-    """(__pk, __k, __lo, __hi) per cohort row: its window as a range of appended row numbers.
+    """(__k, __t[, __next], __lo, __hi) per distinct cohort (customer, time[, next]): its window as a range
+    of appended row numbers.
 
     A pick in between needs one bound only: the first is the first row after t (kept if it is not after
     t_next, by ``__limit``), the last the last row up to t_next (kept if after t)."""
@@ -243,16 +258,19 @@ def _bounds(temporal: Temporal) -> exp.Select:
         probes = [_LE]
     elif temporal.kind == "last_in_between":
         probes = [_NEXT]
+    keys = _key_columns(temporal)
+    carried = [k for k in keys if k != "__k"]  # the cohort row's own time (and next), whatever the probe's time
     parts: list[exp.Select] = []
     for which in probes:
-        part = exp.select("__k", exp.alias_(exp.column("__next" if which == _NEXT else "__t"), "__t"),
+        part = exp.select("__k", exp.alias_(exp.column("__next" if which == _NEXT else "__t"), "__pt"),
                           exp.alias_(exp.Literal.number(_LT if which == _LT else _LE), "__tag"),
-                          exp.alias_(exp.Literal.number(which), "__which"), "__pk").from_("__c")
+                          exp.alias_(exp.Literal.number(which), "__which"), *carried).from_("__c")
         if which == _NEXT and len(probes) > 1:
             part = part.where(_not_null(exp.column("__next")))  # no next occurrence: hi is the total
         parts.append(part)
-    parts.append(exp.select("__k", "__t", exp.alias_(exp.Literal.number(_APPENDED), "__tag"),
-                            exp.alias_(exp.Literal.number(_APPENDED), "__which"), exp.alias_(exp.Null(), "__pk")).from_("__a"))
+    parts.append(exp.select("__k", exp.alias_(exp.column("__t"), "__pt"), exp.alias_(exp.Literal.number(_APPENDED), "__tag"),
+                            exp.alias_(exp.Literal.number(_APPENDED), "__which"),
+                            *[exp.alias_(exp.Null(), c) for c in carried]).from_("__a"))
     union: exp.Expression = parts[0]
     for part in parts[1:]:
         union = exp.Union(this=union, expression=part, distinct=False)
@@ -260,19 +278,20 @@ def _bounds(temporal: Temporal) -> exp.Select:
                                     true=exp.Literal.number(1))], default=exp.Literal.number(0))
     running = exp.Window(
         this=exp.Sum(this=appended), partition_by=[exp.column("__k")],
-        order=exp.Order(expressions=[exp.Ordered(this=exp.column("__t"), nulls_first=False),
+        order=exp.Order(expressions=[exp.Ordered(this=exp.column("__pt"), nulls_first=False),
                                      exp.Ordered(this=exp.column("__tag"), nulls_first=False)]),
         spec=exp.WindowSpec(kind="ROWS", start="UNBOUNDED", start_side="PRECEDING", end="CURRENT ROW"),
     )
     total = exp.Window(this=exp.Sum(this=appended.copy()), partition_by=[exp.column("__k")])
-    counted = exp.select("__pk", "__k", "__which", exp.alias_(running, "__cnt"), exp.alias_(total, "__total")).from_(
-        _sub(union, "__probes"))
+    bigint = exp.DataType.build("BIGINT")  # engines sum integers into wider types; row numbers are BIGINT
+    counted = exp.select(*keys, "__which", exp.alias_(exp.Cast(this=running, to=bigint), "__cnt"),
+                         exp.alias_(exp.Cast(this=total, to=bigint.copy()), "__total")).from_(_sub(union, "__probes"))
     probe_rows = exp.NEQ(this=exp.column("__which"), expression=exp.Literal.number(_APPENDED))
     if len(probes) == 1:  # one probe per cohort row: its count is a bound, no pivot needed
         # (a probe at a NULL next occurrence sorts after every appended row: its count is the total)
         lo = exp.column("__cnt") if probes == [_LE] else exp.Literal.number(0)
         hi = exp.column("__total") if probes == [_LE] else exp.column("__cnt")
-        return exp.select("__pk", "__k", exp.alias_(lo, "__lo"), exp.alias_(hi, "__hi")).from_(
+        return exp.select(*keys, exp.alias_(lo, "__lo"), exp.alias_(hi, "__hi")).from_(
             _sub(counted, "__counted")).where(probe_rows)
 
     def count_at(which: int) -> exp.Expression:
@@ -280,8 +299,8 @@ def _bounds(temporal: Temporal) -> exp.Select:
                                                  true=exp.column("__cnt"))]))
 
     hi = exp.Coalesce(this=count_at(_NEXT), expressions=[exp.Max(this=exp.column("__total"))])
-    return (exp.select("__pk", "__k", exp.alias_(count_at(_LE), "__lo"), exp.alias_(hi, "__hi"))
-            .from_(_sub(counted, "__counted")).where(probe_rows).group_by("__pk", "__k"))
+    return (exp.select(*keys, exp.alias_(count_at(_LE), "__lo"), exp.alias_(hi, "__hi"))
+            .from_(_sub(counted, "__counted")).where(probe_rows).group_by(*keys))
 
 
 def _own_names(query: exp.Select, name: str) -> exp.Select:
