@@ -241,9 +241,18 @@ def _serve(args: argparse.Namespace) -> int:
     workers = workers or os.cpu_count() or 1
     if workers <= 1:
         return _serve_worker(args, server_options, ops_settings, None, None, None)
-    # every worker serves the side port too (SO_REUSEPORT); /metrics sums the workers' counters, which
-    # share the supervisor's PROMETHEUS_MULTIPROC_DIR
-    ops_settings = dataclasses.replace(ops_settings, http_reuse_port=True)
+    if ops_settings.http_port is not None:
+        # every worker serves the side port on one socket bound here (port 0 picks one port for all);
+        # /metrics sums the workers' counters, which share the supervisor's PROMETHEUS_MULTIPROC_DIR
+        from proxy.workers import listening_socket
+
+        try:
+            http = listening_socket(ops_settings.http_host, ops_settings.http_port, backlog=128)
+        except OSError as e:
+            print(f"lens-proxy: cannot serve the HTTP side port {ops_settings.http_host}:{ops_settings.http_port}: "
+                  f"{e.strerror or e}", file=sys.stderr)
+            return 1
+        ops_settings = dataclasses.replace(ops_settings, http_port=http.getsockname()[1], http_socket=http)
 
     def announce(bound: int) -> None:
         print(f"lens-proxy: serving {', '.join(lenses)} on {host}:{bound} ({workers} workers)", flush=True)

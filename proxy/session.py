@@ -705,6 +705,9 @@ class Session(CursorCommands, SessionCommands):
         """What running ``statement`` takes: a reader when the answer is computed here (catalog, constants),
         else the engine job (compiled SQL, parameters, declared result types)."""
         if plan is not None:
+            # the plan was found by the statement's shape (``_planned``): its rewrite was a cache hit
+            self.trace.rewrite_cache(True)
+            self.trace.end("rewrite", self.trace.begin("rewrite"))
             if plan.constant is not None:
                 return _Local(pa.RecordBatchReader.from_batches(plan.constant.schema, [plan.constant]), True)
             assert plan.compiled is not None
@@ -824,6 +827,7 @@ class Session(CursorCommands, SessionCommands):
             portal.result_key = self._result_key(prepared, portal.result_formats)
             if portal.result_key is not None:
                 cached = self.server.results.get(portal.result_key)
+                self.trace.result_cache(cached is not None)
                 if cached is not None:  # answered from memory: no engine run
                     portal.cached, portal.schema = cached, cached.schema
                     portal.reader = pa.RecordBatchReader.from_batches(cached.schema, [])
@@ -879,6 +883,7 @@ class Session(CursorCommands, SessionCommands):
         if cached is not None:
             if (limit is None or cached.rows <= limit) and send and tuple(formats) == portal.result_formats:
                 self.out.write(cached.data)
+                self.trace.wrote(cached.rows, len(cached.data))
                 portal.cached, portal.done = None, True
                 return cached.rows, False
             # a row limit, MOVE or other formats: run it after all

@@ -116,6 +116,7 @@ def supervise(count: int, host: str, port: int, run_worker: Callable[[socket.soc
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
                 signal.signal(signal.SIGHUP, signal.SIG_DFL)
                 os.environ["LENS_PROXY_WORKER"] = str(index)
+                os.environ["LENS_PROXY_WORKERS"] = str(count)  # engines share the memory (backends.duck)
                 code = run_worker(sock, Peers(index, count, control_dir, counts), ready_w)
             except BaseException:  # noqa: BLE001 - a worker must never return into the supervisor's code
                 logging.getLogger("lens_proxy.workers").exception("worker %d failed", index)

@@ -17,6 +17,7 @@ commits).
 from __future__ import annotations
 
 import logging
+import os
 import re
 import threading
 import time
@@ -47,6 +48,16 @@ class Attachment:
 
     path: Path
     catalog: str
+
+
+def _share_of_memory() -> str:
+    """DuckDB's default limit is 80% of RAM per database: with N worker processes (``--workers``), each
+    engine gets its share of those 80% unless the config sets ``memory_limit``."""
+    workers = int(os.environ.get("LENS_PROXY_WORKERS") or 1)
+    if workers <= 1:
+        return ""
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return f"{int(total * 0.8 / workers) >> 20}MB"
 
 
 class DuckBackend:
@@ -80,6 +91,7 @@ class DuckBackend:
             readable += self._attach_iceberg(source)
         if threads:
             self._con.execute(f"SET threads = {int(threads)}")
+        memory_limit = memory_limit or _share_of_memory()
         if memory_limit:
             self._con.execute("SET memory_limit = ?", [memory_limit])
         self.setting_names = frozenset(

@@ -33,6 +33,7 @@ class OpsSettings:
     slow_ms: float = 1000
     reload_interval: float = 2.0
     http_reuse_port: bool = False
+    http_socket: Any = None  # bound by the supervisor of --workers, served by every worker
 
 
 def make_observer(settings: OpsSettings) -> Observer:
@@ -84,7 +85,7 @@ class Ops:
         routes = {"/metrics": self._metrics, "/healthz": self._healthz, "/readyz": self._readyz,
                   "/": self._dictionary_page, "/login": self._login}
         self.http = HttpSide(routes, host=self.settings.http_host, port=self.settings.http_port,
-                             reuse_port=self.settings.http_reuse_port)
+                             reuse_port=self.settings.http_reuse_port, sock=self.settings.http_socket)
         await self.http.start()
         if self.metrics is not None:
             self.sample()

@@ -155,7 +155,9 @@ def test_lens_snippets_are_not_checked(conn, truth) -> None:
     the client calling day() itself is 42883."""
     got = conn.execute("SELECT recency FROM order_placed").fetchone()[0]
     expected = truth.execute(
-        "SELECT min(date_diff('day', activity_ts::date, current_date)) FROM icebase.audience.activity_streams_large_data "
+        # Trino's day() of the interval date - timestamp: whole days elapsed since the event (0 for one of
+        # yesterday evening seen this morning), not the calendar days between the two dates
+        "SELECT min(datepart('day', current_date - activity_ts)) FROM icebase.audience.activity_streams_large_data "
         "WHERE activity = 'order_placed'").fetchone()[0]
     assert got == expected
     with pytest.raises(psycopg.errors.UndefinedFunction):

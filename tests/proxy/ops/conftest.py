@@ -87,7 +87,7 @@ def value(samples: dict, name: str, **labels: str) -> float:
 
 
 def start_ops_server(tmp_dir: Path, duckdb_file: Path, *extra: str, lens_dirs=(LENS_DIR,)) -> OpsServer:
-    server = start_logged_server(tmp_dir, duckdb_file, "--http-port", "0", "--log-format", "json", *extra,
+    server = start_logged_server(tmp_dir, duckdb_file, "--http-port", "0", "--log-format", "json", "--workers", "1", *extra,
                                  lens_dirs=lens_dirs)
     match = re.search(r"HTTP side port on [\d.]+:(\d+)", server.log())
     assert match, server.log()

@@ -33,7 +33,7 @@ def test_queries_rows_bytes_and_stages_move_with_what_clients_do(ops_server, tru
     expected_rows = truth.execute("SELECT count(DISTINCT state) FROM icebase.audience.customers_large_data").fetchone()[0]
     with ops_server.connect() as conn:
         rows = conn.execute(sql).fetchall()
-        again = conn.execute(sql).fetchall()  # the same text: a rewrite cache hit
+        again = conn.execute(sql).fetchall()  # the same text: a plan (rewrite cache) and result cache hit
         with pytest.raises(psycopg.errors.UndefinedColumn):
             conn.execute("SELECT no_such_member FROM customer")
         conn.execute("SET application_name = 'metrics-test'")
@@ -49,14 +49,17 @@ def test_queries_rows_bytes_and_stages_move_with_what_clients_do(ops_server, tru
     assert delta("lens_proxy_rows_sent_total", lens=LENS) == 2 * expected_rows
     assert delta("lens_proxy_bytes_sent_total", lens=LENS) > 2 * expected_rows * 7  # a DataRow is >= 7 bytes here
     assert delta("lens_proxy_query_duration_seconds_count", lens=LENS) == 4
-    for stage in ("engine", "stream"):
-        assert delta("lens_proxy_query_stage_seconds_count", lens=LENS, stage=stage) == 2
+    # the engine ran once: the second answer came from the result cache, and was still streamed
+    for stage, runs in (("engine", 1), ("stream", 2)):
+        assert delta("lens_proxy_query_stage_seconds_count", lens=LENS, stage=stage) == runs
         assert delta("lens_proxy_query_stage_seconds_sum", lens=LENS, stage=stage) > 0
+    assert delta("lens_proxy_result_cache_requests_total", lens=LENS, result="hit") == 1
+    assert delta("lens_proxy_result_cache_requests_total", lens=LENS, result="miss") == 1
     assert delta("lens_proxy_query_stage_seconds_count", lens=LENS, stage="rewrite") == 3  # the failing one too
     assert delta("lens_proxy_rewrite_cache_requests_total", lens=LENS, result="hit") >= 1
     assert delta("lens_proxy_rewrite_cache_requests_total", lens=LENS, result="miss") >= 1
     bucket = 'lens_proxy_query_stage_seconds_bucket'
-    assert delta(bucket, lens=LENS, stage="engine", le="+Inf") == 2
+    assert delta(bucket, lens=LENS, stage="engine", le="+Inf") == 1
 
 
 def test_connections_current_total_and_refused(ops_server):
@@ -139,3 +142,25 @@ def test_worker_processes_sharing_a_metrics_directory_report_their_sum(demo_file
         if second.server.process.poll() is None:
             second.server.process.kill()
         assert stop(first.server) == 0
+
+
+def test_one_side_port_sums_every_worker_of_a_server(demo_file, tmp_path):
+    """``--workers 2``: the side port is one socket served by both workers, and whichever answers a scrape
+    counts the statements and connections of both."""
+    from tests.proxy.logged_server import stop
+    from tests.proxy.ops.conftest import start_ops_server
+
+    ops = start_ops_server(tmp_path, demo_file, "--workers", "2")
+    try:
+        conns = [psycopg.connect(ops.server.dsn(), autocommit=True, connect_timeout=10) for _ in range(6)]
+        for conn in conns:
+            conn.execute("SELECT count_customers FROM customer").fetchall()
+        for _ in range(4):  # several scrapes: any worker may answer each
+            samples = scrape(ops)
+            assert value(samples, "lens_proxy_queries_total", lens=LENS, kind="query", outcome="ok",
+                         sqlstate_class="00") == 6
+            assert value(samples, "lens_proxy_connections_open") == 6
+        for conn in conns:
+            conn.close()
+    finally:
+        assert stop(ops.server) == 0
