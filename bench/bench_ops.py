@@ -135,7 +135,8 @@ def main() -> None:
         data = Path(tmp) / "icebase.duckdb"
         counts = GENERATORS["customer_360"](data, customers=args.customers, seed=42, end_date=dt.date(2025, 6, 30))
         print(f"data: {', '.join(f'{k} {v:,} rows' for k, v in counts.items())}")
-        quiet = ("--log-min-duration-statement", "-1", "--reload-interval", "0")
+        # one process each (its CPU time is read from /proc); both with the same result cache and plans
+        quiet = ("--log-min-duration-statement", "-1", "--reload-interval", "0", "--workers", "1")
         plain = start_server([LENS_DIR], [str(data)], *quiet)
         http = free_port()
         side = start_server([LENS_DIR], [str(data)], *quiet, "--http-port", str(http))

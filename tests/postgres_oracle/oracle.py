@@ -64,6 +64,32 @@ class Case:
             return False
         return isinstance(tree, exp.Query) and tree.args.get("order") is not None
 
+    def sort_columns(self, names: tuple[str, ...]) -> list[int] | None:
+        """The result columns the top-level ORDER BY sorts on (positions, output names, or expressions of the
+        select list), or None when one of its keys is not a result column: rows tied on all of these may come
+        in any order, as in SQL."""
+        try:
+            tree = sqlglot.parse_one(self.sql, read="postgres")
+        except sqlglot.errors.SqlglotError:
+            return None
+        order = tree.args.get("order") if isinstance(tree, exp.Query) else None
+        if order is None:
+            return None
+        selects = tree.selects
+        columns = []
+        for item in order.expressions:
+            key = item.this
+            if isinstance(key, exp.Literal) and key.is_int and 1 <= int(key.this) <= len(names):
+                columns.append(int(key.this) - 1)
+            elif isinstance(key, exp.Column) and not key.table and key.name in names:
+                columns.append(names.index(key.name))
+            else:
+                same = [i for i, e in enumerate(selects) if (e.unalias() if isinstance(e, exp.Alias) else e) == key]
+                if len(same) != 1:
+                    return None
+                columns.append(same[0])
+        return columns
+
 
 def load_corpus(directory: Path = CORPUS) -> list[Case]:
     cases = []
@@ -123,8 +149,9 @@ def ask(pgconn: pq.abc.PGconn, sql: str) -> Answer:
     return Answer(names=names, oids=oids, rows=rows)
 
 
-def differences(proxy: Answer, postgres: Answer, *, ordered: bool) -> list[str]:
-    """How the proxy's answer differs from PostgreSQL's (empty: they match)."""
+def differences(proxy: Answer, postgres: Answer, *, ordered: bool, sort_columns: list[int] | None = None) -> list[str]:
+    """How the proxy's answer differs from PostgreSQL's (empty: they match). ``sort_columns``: when the order
+    is only known on these columns, the rows must be the same multiset in the same order of those keys."""
     if postgres.sqlstate or proxy.sqlstate:
         if proxy.sqlstate != postgres.sqlstate:
             return [f"SQLSTATE: proxy {proxy.describe()}\n  postgres {postgres.describe()}"]
@@ -141,6 +168,13 @@ def differences(proxy: Answer, postgres: Answer, *, ordered: bool) -> list[str]:
         return out
     floats = [oid in FLOAT_OIDS for oid in postgres.oids]
     a, b = list(proxy.rows), list(postgres.rows)
+    if ordered and sort_columns:  # ties on the sort keys: any order among them is right
+        keys = lambda rows: [tuple(r[i] for i in sort_columns) for r in rows]  # noqa: E731
+        for i, (x, y) in enumerate(zip(keys(a), keys(b), strict=True)):
+            if any(not _same(u, v, floats[j]) for j, u, v in zip(sort_columns, x, y, strict=True)):
+                out.append(f"row {i} sort key: proxy {x!r} != postgres {y!r}")
+                return out
+        ordered = False
     if not ordered:
         a, b = sorted(a, key=_sort_key(floats)), sorted(b, key=_sort_key(floats))
     for i, (x, y) in enumerate(zip(a, b, strict=True)):

@@ -27,7 +27,9 @@ def test_matches_postgres(case, proxy_conn, oracle_conn):
     else:
         assert expected.sqlstate is None, f"PostgreSQL refuses the case: {expected.describe()}"
     actual = ask(proxy_conn.pgconn, case.sql)
-    diff = differences(actual, expected, ordered=case.is_ordered())
+    ordered = case.is_ordered()
+    diff = differences(actual, expected, ordered=ordered,
+                       sort_columns=case.sort_columns(expected.names) if ordered else None)
     assert not diff, "\n".join(diff) + f"\n--- proxy:\n{actual.describe()}\n--- postgres:\n{expected.describe()}"
 
 
