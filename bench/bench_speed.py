@@ -426,7 +426,7 @@ def seed_questions(targets: list[Target], data: Path, pg_target: Target | None) 
     totals = Counter()
     for case in QUESTIONS:
         tree = fix_pg_types(rewrite(split(case["sql"])[0].ast, lens))
-        duck_sql = backend.render(tree)
+        duck_sql = backend.render(tree.copy())  # rendering transforms its tree in place
         pg_sql = render(TableMap(drop_catalog=True).apply(tree.copy()), "postgres")
         cells = []
         for t in proxies:

@@ -106,6 +106,8 @@ def supervise(count: int, host: str, port: int, run_worker: Callable[[socket.soc
     children: dict[int, int] = {}  # pid -> worker index
     stopping = False
 
+    supervisor = os.getpid()
+
     def spawn(index: int) -> None:
         pid = os.fork()
         if pid == 0:  # the worker
@@ -115,6 +117,7 @@ def supervise(count: int, host: str, port: int, run_worker: Callable[[socket.soc
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
                 signal.signal(signal.SIGHUP, signal.SIG_DFL)
+                _die_with(supervisor)
                 os.environ["LENS_PROXY_WORKER"] = str(index)
                 os.environ["LENS_PROXY_WORKERS"] = str(count)  # engines share the memory (backends.duck)
                 code = run_worker(sock, Peers(index, count, control_dir, counts), ready_w)
@@ -174,6 +177,19 @@ def supervise(count: int, host: str, port: int, run_worker: Callable[[socket.soc
         os.close(ready_w)
         shutil.rmtree(control_dir, ignore_errors=True)
     return code
+
+
+def _die_with(supervisor: int) -> None:
+    """A worker gets SIGTERM (fast shutdown) when its supervisor dies, even by SIGKILL, instead of serving on
+    alone (Linux ``PR_SET_PDEATHSIG``; elsewhere nothing)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != supervisor:  # it died before the call above took effect
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _metrics_gone(pid: int) -> None:

@@ -60,17 +60,24 @@ def test_cancel_reaches_the_query_on_any_worker(workers):
 
 
 def test_max_connections_counts_every_worker(workers):
-    opened = []
-    try:
-        with pytest.raises(psycopg.OperationalError, match="too many clients"):
-            for _ in range(8):
-                opened.append(connect(workers))
-        assert len(opened) >= 5  # the limit (6) counts the refused one too, as PostgreSQL's does
-        assert len({worker_of(c.info.backend_pid) for c in opened}) == 2
-    finally:
-        for c in opened:
-            c.close()
-    time.sleep(0.2)
+    # which worker accepts a connection is the kernel's choice (a busy one accepts later): tried until the
+    # connections span both workers, so the limit is shown to count across them
+    spans = []
+    for _ in range(5):
+        opened = []
+        try:
+            with pytest.raises(psycopg.OperationalError, match="too many clients"):
+                for _ in range(8):
+                    opened.append(connect(workers))
+            assert len(opened) >= 5  # the limit (6) counts the refused one too, as PostgreSQL's does
+            spans.append(len({worker_of(c.info.backend_pid) for c in opened}))
+        finally:
+            for c in opened:
+                c.close()
+        time.sleep(0.2)
+        if spans[-1] == 2:
+            break
+    assert spans[-1] == 2, f"connections never reached both workers: {spans}"
     with connect(workers) as c:  # room again once they are gone
         assert c.execute("SELECT 1").fetchone() == (1,)
 
@@ -96,3 +103,32 @@ def test_fast_shutdown_of_every_worker(demo_file):
     finally:
         for c in sessions:
             c.close()
+
+
+def test_workers_stop_when_their_supervisor_is_killed(demo_file):
+    """SIGKILL leaves the supervisor no chance to forward anything: the workers still stop (and free the port)
+    instead of serving on as orphans."""
+    import os
+
+    server = start_server([LENS_DIR], [str(demo_file)], "--workers", "2")
+    supervisor = server.process.pid
+    children = []
+    for task in os.listdir(f"/proc/{supervisor}/task"):
+        with open(f"/proc/{supervisor}/task/{task}/children") as f:
+            children += [int(c) for c in f.read().split()]
+    assert len(children) == 2
+    server.process.kill()
+    server.process.wait(timeout=10)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and any(os.path.exists(f"/proc/{c}") for c in children):
+        for c in children:  # reap nothing (they are not ours): a zombie's /proc/<pid>/stat says Z
+            try:
+                with open(f"/proc/{c}/stat") as f:
+                    if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                        children.remove(c)
+            except FileNotFoundError:
+                children.remove(c)
+        time.sleep(0.1)
+    assert not children, f"workers {children} outlived their supervisor"
+    with pytest.raises(psycopg.OperationalError):
+        psycopg.connect(server.dsn(), connect_timeout=3)
