@@ -117,7 +117,7 @@ def run_setup(setup: str, data: Path, tmp: Path, runs: int, pg: PostgresServer |
     direct = Direct(setup, backend if setup.startswith("duckdb") else (pg if setup == "postgres" else spark_url))
     server = start_server([], [], "--config", str(config))
     try:
-        with psycopg.connect(server.dsn(), autocommit=True) as conn:
+        with psycopg.connect(server.dsn(options="'-c lens.result_cache=off'"), autocommit=True) as conn:  # timings, not cache hits
             print(f"\n== {setup}: median of {runs} runs, ms ==")
             print(f"{'query':62} {'proxy':>9} {'direct':>9} {'ratio':>6}")
             ratios = []
