@@ -42,6 +42,23 @@ def multiprocess_dir() -> str | None:
     return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
 
 
+def sample_process(metrics: Metrics) -> None:
+    """This worker's CPU, memory and descriptors into the summed gauges (multiprocess mode only; Linux /proc)."""
+    if metrics.workers_cpu is None:
+        return
+    try:
+        with open("/proc/self/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        with open("/proc/self/statm") as f:
+            resident_pages = int(f.read().split()[1])
+        fds = len(os.listdir("/proc/self/fd"))
+    except OSError:  # not Linux: nothing to report
+        return
+    metrics.workers_cpu.set((int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"))
+    metrics.workers_memory.set(resident_pages * os.sysconf("SC_PAGE_SIZE"))
+    metrics.workers_fds.set(fds)
+
+
 def enable_multiprocess(directory: str | Path) -> None:
     """Put this process (and the workers it will start) in multiprocess mode; call before any metric exists."""
     if "prometheus_client" in sys.modules and not multiprocess_dir():
@@ -133,8 +150,16 @@ class Metrics:
                                     "previous version serves)", ["lens"], registry=r, multiprocess_mode="livemax")
         self.reloads = Counter(f"{p}_lens_reloads", "Lens reloads, by lens and outcome (swapped, invalid)",
                                ["lens", "outcome"], registry=r)
+        self.workers_cpu = self.workers_memory = self.workers_fds = None
         if not mp:
             ProcessCollector(registry=r)
+        else:  # prometheus_client's process collector does not work across processes: each worker's, summed
+            self.workers_cpu = Gauge(f"{p}_workers_cpu_seconds", "CPU time (user + system) of the live worker "
+                                     "processes, summed", registry=r, multiprocess_mode="livesum")
+            self.workers_memory = Gauge(f"{p}_workers_resident_memory_bytes", "Resident memory of the live worker "
+                                        "processes, summed", registry=r, multiprocess_mode="livesum")
+            self.workers_fds = Gauge(f"{p}_workers_open_fds", "Open file descriptors of the live worker processes, "
+                                     "summed", registry=r, multiprocess_mode="livesum")
         self._lenses: dict[str, LensMetrics] = {}
 
     def lens(self, name: str) -> LensMetrics:

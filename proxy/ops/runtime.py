@@ -130,6 +130,9 @@ class Ops:
         per_lens = collections.Counter(s.database for s in sessions)
         for name in self.context.lenses:
             metrics.sessions.labels(name).set(per_lens.get(name, 0))
+        from proxy.ops.metrics import sample_process
+
+        sample_process(metrics)
 
     # -- routes ----------------------------------------------------------------------------------------------
 

@@ -160,6 +160,11 @@ def test_one_side_port_sums_every_worker_of_a_server(demo_file, tmp_path):
             assert value(samples, "lens_proxy_queries_total", lens=LENS, kind="query", outcome="ok",
                          sqlstate_class="00") == 6
             assert value(samples, "lens_proxy_connections_open") == 6
+            # the process collector's figures, per worker and summed (prometheus_client has none in this mode)
+            assert "process_cpu_seconds_total" not in {name for name, _ in samples}
+            assert value(samples, "lens_proxy_workers_cpu_seconds") > 0
+            assert value(samples, "lens_proxy_workers_resident_memory_bytes") > 2 * 20 * 2**20  # two engines
+            assert value(samples, "lens_proxy_workers_open_fds") > 2 * 3
         for conn in conns:
             conn.close()
     finally:
