@@ -80,3 +80,7 @@ class RewriteCache(LruCache):
 
     def get(self, key: Hashable) -> Compiled | None:
         return super().get(key)
+
+
+# the process-wide rewrite cache (proxy.query_path: by text, lens, identity, lens parameters, backend)
+REWRITE_CACHE = RewriteCache(maxsize=1024)

@@ -201,7 +201,7 @@ class Reloader:
         """Serve ``new`` as lens ``name`` from the next client message on (runs on the event loop: atomic for
         every session), with a catalog over the new lenses and every cache keyed by the lens dropped."""
         from proxy.catalog import Catalog
-        from proxy.session import REWRITE_CACHE
+        from rewriter.cache import REWRITE_CACHE
 
         context = self.context
         old = context.lenses[name]

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from proxy.plans import PlanCache, Plan, bound_values, parameterize, shape_of
+from proxy.plans import Plan, PlanCache, bound_values, parameterize, shape_of
 from proxy.router import split
 
 CASES = yaml.safe_load((Path(__file__).parents[1] / "fixtures" / "plans" / "parameterize.yaml").read_text())
