@@ -78,8 +78,10 @@ def test_sql_around_lens(case, c360, truth, backend_server, request):
 @pytest.mark.parametrize("case", FANOUT, ids=[c["name"] for c in FANOUT])
 def test_fanout(case, shop, backend_server, request):
     _gap(request, backend_server, case)
+    expected = [tuple(r) for r in case["rows"]]  # the data file's rows ("empty result": none)
     actual = shop.execute(case["sql"]).fetchall()
-    rows_equal(actual, [tuple(r) for r in case["rows"]], ordered=case.get("ordered", False))
+    assert len(actual) == len(expected), f"{len(actual)} rows, the case expects {len(expected)}"
+    rows_equal(actual, expected, ordered=case.get("ordered", False))  # and value by value
 
 
 @pytest.fixture(scope="module")
